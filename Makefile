@@ -1,0 +1,80 @@
+# Tixin build. `make` builds build/tixin (release, -O2); `make asan` builds
+# build/asan/tixin with AddressSanitizer + UBSan; `make test` runs every test
+# (see tests/run).
+# B=DIR puts every output under DIR instead of build/. Sources are found by folder, so a new .c file needs no
+# edit here.
+
+CC      ?= cc
+PKGS    := libh2o-evloop libsodium jansson sqlite3 libqrencode zlib openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS_COMMON := -std=gnu11 $(WARN) -DH2O_USE_LIBUV=0 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
+LIBS    := $(PKG_LIBS) -lwslay -lpthread -lm
+
+SRC     := $(shell find src -name '*.c' | sort)
+LIB_SRC := $(filter-out src/main.c,$(SRC))
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+B        ?= build
+REL_DIR  := $(B)/release
+ASAN_DIR := $(B)/asan
+
+REL_CFLAGS  := $(CFLAGS_COMMON) -O2 -g
+ASAN_CFLAGS := $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+ASAN_LDFLAGS := -fsanitize=address,undefined
+
+REL_OBJ  := $(SRC:%.c=$(REL_DIR)/%.o)
+ASAN_OBJ := $(SRC:%.c=$(ASAN_DIR)/%.o)
+REL_LIB_OBJ := $(LIB_SRC:%.c=$(REL_DIR)/%.o)
+ASAN_LIB_OBJ := $(LIB_SRC:%.c=$(ASAN_DIR)/%.o)
+
+.PHONY: all release asan unit test clean
+
+all: release
+release: $(B)/tixin
+asan: $(B)/asan/tixin
+
+# SQL migrations are compiled in: src/store/migrations/*.sql -> a C table.
+MIGRATIONS := $(sort $(wildcard src/store/migrations/*.sql))
+$(B)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
+	@mkdir -p $(B)/gen
+	sh scripts/embed-migrations.sh $(MIGRATIONS) > $@
+
+$(B)/tixin: $(REL_OBJ) $(REL_DIR)/gen/migrations.o
+	$(CC) -o $@ $^ $(LIBS)
+
+$(B)/asan/tixin: $(ASAN_OBJ) $(ASAN_DIR)/gen/migrations.o
+	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(REL_DIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c -o $@ $<
+
+$(ASAN_DIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
+
+$(REL_DIR)/gen/migrations.o: $(B)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c -o $@ $<
+
+$(ASAN_DIR)/gen/migrations.o: $(B)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
+
+# C unit tests of the pure parts, built with the sanitizers.
+$(B)/unit-tests: $(UNIT_SRC) $(ASAN_LIB_OBJ) $(ASAN_DIR)/gen/migrations.o
+	$(CC) $(ASAN_CFLAGS) $(ASAN_LDFLAGS) -o $@ $(UNIT_SRC) $(ASAN_LIB_OBJ) $(ASAN_DIR)/gen/migrations.o $(LIBS)
+
+unit: $(B)/unit-tests
+	$(B)/unit-tests
+
+test: release asan $(B)/unit-tests
+	tests/run
+
+clean:
+	rm -rf $(B)
+
+-include $(REL_OBJ:.o=.d) $(ASAN_OBJ:.o=.d)

@@ -1,0 +1,30 @@
+/*
+ * config.h - settings from flags and TIXIN_* environment variables.
+ *
+ * Precedence: flag > environment > default. Every subcommand uses the same
+ * loader, so `tixin demo --database sqlite:x.db` and
+ * `TIXIN_DATABASE_URL=sqlite:x.db tixin demo` mean the same.
+ *
+ *   --listen ADDR:PORT   TIXIN_LISTEN        127.0.0.1:8080
+ *   --threads N          TIXIN_THREADS       number of cores
+ *   --database URL       TIXIN_DATABASE_URL  sqlite:tixin.db
+ *   --log-level L        TIXIN_LOG_LEVEL     info (debug|info|warn|error)
+ *   --access-log MODE    TIXIN_ACCESS_LOG    all (all|off|N: one in N)
+ */
+#ifndef TIXIN_CORE_CONFIG_H
+#define TIXIN_CORE_CONFIG_H
+
+typedef struct {
+    char listen[256];
+    int threads;
+    char database_url[1024];
+    int log_level;          /* LOG_DEBUG..LOG_ERROR from core/log.h */
+    int access_log_every;   /* 0 off, 1 every request, N one in N */
+} config_t;
+
+/* Fill cfg from defaults, environment, then argv (flags after the
+ * subcommand). Unknown flags: message on stderr, return -1. "--help"
+ * prints usage (the given text plus the common flags) and returns 1. */
+int config_load(config_t *cfg, int argc, char **argv, const char *usage);
+
+#endif

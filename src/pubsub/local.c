@@ -1,0 +1,85 @@
+/*
+ * local.c - in-process pub/sub for the embedded store: publish calls every
+ * listener on the publishing thread, in registration order. Listeners are
+ * registered once at start-up, so the list needs no lock when read.
+ */
+#include "pubsub/pubsub.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LISTENERS 8
+
+static struct {
+    pubsub_listener fn;
+    void *data;
+} listeners[MAX_LISTENERS];
+static int nlisteners;
+
+pubsub_change *pubsub_change_new(const char *event_id)
+{
+    pubsub_change *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    c->refcnt = 1;
+    strncpy(c->event_id, event_id, sizeof(c->event_id) - 1);
+    return c;
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    size_t n = *cap ? *cap * 2 : 16;
+    while (n < need)
+        n *= 2;
+    p = realloc(p, n * elem);
+    if (p == NULL)
+        abort();
+    *cap = n;
+    return p;
+}
+
+void pubsub_change_add_seat(pubsub_change *c, int ord, char status)
+{
+    c->seats = grow(c->seats, &c->seats_cap, c->nseats + 1, sizeof(*c->seats));
+    c->seats[c->nseats++] = (pubsub_seat){ord, status};
+}
+
+void pubsub_change_add_tier(pubsub_change *c, const char *tier_id, int available)
+{
+    c->tiers = grow(c->tiers, &c->tiers_cap, c->ntiers + 1, sizeof(*c->tiers));
+    pubsub_tier *t = &c->tiers[c->ntiers++];
+    memset(t, 0, sizeof(*t));
+    strncpy(t->tier_id, tier_id, sizeof(t->tier_id) - 1);
+    t->available = available;
+}
+
+void pubsub_change_ref(pubsub_change *c)
+{
+    __atomic_add_fetch(&c->refcnt, 1, __ATOMIC_RELAXED);
+}
+
+void pubsub_change_unref(pubsub_change *c)
+{
+    if (__atomic_sub_fetch(&c->refcnt, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    free(c->seats);
+    free(c->tiers);
+    free(c);
+}
+
+void pubsub_listen(pubsub_listener fn, void *data)
+{
+    if (nlisteners == MAX_LISTENERS)
+        abort();
+    listeners[nlisteners].fn = fn;
+    listeners[nlisteners].data = data;
+    nlisteners++;
+}
+
+void pubsub_publish(pubsub_change *c)
+{
+    for (int i = 0; i < nlisteners; i++)
+        listeners[i].fn(c, listeners[i].data);
+}
