@@ -10,6 +10,8 @@
 #ifndef TIXIN_BOOKING_CATALOG_H
 #define TIXIN_BOOKING_CATALOG_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 /* events: array of event objects exactly as OP_EVENT_GET's out (without
@@ -18,5 +20,44 @@
 void catalog_install(json_t *events);
 void catalog_init(void);
 void catalog_free(void);
+
+/* --- reading (catalog.c builds all of this once per install) ------------ */
+
+/* One published event, with what the hot reads need pre-made. */
+typedef struct {
+    const char *id;
+    int64_t starts_at_ms;
+    const char *title_lc;     /* title through catalog_fold_case(), for q= */
+    const char *city_lc;      /* venue city through catalog_fold_case(), for city= */
+    /* listing item up to and including "available": e.g.
+     * {"id":..,"title":..,"starts_at":..,"venue":{..},"min_price_cents":..,"currency":..,"available": */
+    const char *item_head;
+    size_t item_head_len;
+    /* event page: the event object without ga_tiers/availability/
+     * starts_at_ms, without its closing brace, ending in ',' */
+    const char *page_head;
+    size_t page_head_len;
+    /* sum of the GA tiers' available at install time (fallback only) */
+    int ga_available;
+    json_t *event;            /* the installed object (borrowed) */
+} catalog_entry;
+
+typedef struct catalog catalog;
+/* A reference to the current snapshot (never NULL after catalog_init);
+ * drop it with catalog_release(). */
+catalog *catalog_acquire(void);
+void catalog_release(catalog *c);
+/* Entries sorted by (starts_at_ms, id). */
+const catalog_entry *catalog_entries(const catalog *c, size_t *n);
+/* Index of the first entry after (starts_at_ms, id) in that order; id NULL
+ * means the first entry with starts_at >= starts_at_ms. */
+size_t catalog_seek(const catalog *c, int64_t starts_at_ms, const char *id);
+/* The entry of a published event, or NULL. */
+const catalog_entry *catalog_find(const catalog *c, const char *event_id);
+/* Lower-case UTF-8 in place (ASCII, Latin-1, Latin Extended-A, Greek,
+ * Cyrillic; other characters unchanged), as the search keys were made. */
+void catalog_fold_case(char *s);
+/* 1 when the event is in the current catalog. */
+int catalog_has(const char *event_id);
 
 #endif

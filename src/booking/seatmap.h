@@ -45,6 +45,47 @@ typedef struct {
 } seatmap_counts;
 int seatmap_get_counts(const char *event_id, seatmap_counts *out);
 
+/* --- rendered views (seatmap.c renders each once per version) ---------- */
+
+/* Rendered bytes shared by every thread: immutable once made, freed when
+ * the last reference goes. The gzip copy is made on first demand. */
+typedef struct seatmap_body seatmap_body;
+struct seatmap_body {
+    int refcnt;              /* atomic */
+    int64_t version;         /* seat-map version the bytes show */
+    char etag[40];           /* strong tag, quotes included ("" for live messages) */
+    char *data;
+    size_t len;
+    char *gz;                /* set once by seatmap_body_gzip(), atomically */
+    size_t gz_len;
+};
+void seatmap_body_ref(seatmap_body *b);
+void seatmap_body_unref(seatmap_body *b);
+/* The gzip copy (made on first call, then shared); NULL if zlib failed. */
+const char *seatmap_body_gzip(seatmap_body *b, size_t *len);
+
+typedef enum {
+    SEATMAP_VIEW_FULL,       /* GET .../seats: {event_id, version, seats, tiers}, ETag "v<N>-f" */
+    SEATMAP_VIEW_COMPACT,    /* GET .../seats?view=compact, ETag "v<N>-c" */
+    SEATMAP_VIEW_SNAPSHOT,   /* live: {"type":"snapshot", version, seats:[{id,status}], tiers:[{id,available}]} */
+    SEATMAP_VIEW__COUNT
+} seatmap_view;
+/* The current rendering of a view: a new reference the caller drops with
+ * seatmap_body_unref(). NULL when the event's map is not loaded. */
+seatmap_body *seatmap_view_get(const char *event_id, seatmap_view view);
+
+/* The GA tiers as a JSON array [{id, name, price_cents, capacity,
+ * available}] (malloc'd, caller frees) and, in *counts, the counts of the
+ * same version. NULL when the map is not loaded. */
+char *seatmap_tiers_json(const char *event_id, seatmap_counts *counts);
+
+/* The live messages for one change: {"type":"seats", version, changes:
+ * [{id, status}]} (NULL when the change has no seats) and {"type":"tiers",
+ * version, tiers: [{id, available}]} (NULL when no tiers). New references.
+ * Returns -1 when the event's map is not loaded. Thread-safe. */
+struct pubsub_change;
+int seatmap_render_change(const struct pubsub_change *c, seatmap_body **seats, seatmap_body **tiers);
+
 /* Start-up/shutdown and the pubsub listener. */
 void seatmap_init(void);
 void seatmap_free_all(void);

@@ -41,13 +41,16 @@ char *route_param_dup(h2o_req_t *req, const route_params *p, int i);
 
 /* --- request helpers ------------------------------------------------- */
 
-/* Parse the body as a JSON object. On failure sends 400 invalid_json (or
- * 422 invalid_field when it is valid JSON but not an object) and returns
- * -1; on success *out is a new reference the caller owns. */
+/* Parse the body as a JSON object. On failure (empty body, malformed
+ * JSON, or valid JSON that is not an object) sends 400 invalid_json and
+ * returns -1; on success returns 0 and *out is a new reference the caller
+ * owns. */
 int http_read_json(h2o_req_t *req, json_t **out);
 /* Bearer token from "Authorization: Bearer X" (or the "tixin_session"
  * cookie). Writes the hex SHA-256 of it into hash and returns 1; 0 when
- * there is no token. */
+ * there is no token. CSRF: on methods other than GET/HEAD the cookie
+ * counts only with an X-Requested-With header and, if an Origin header is
+ * sent, an Origin naming this server. */
 int http_token_hash(h2o_req_t *req, char hash[65]);
 /* Value of a query parameter, URL-decoded, in the request pool; NULL when
  * absent. */
@@ -78,7 +81,10 @@ void http_add_header(h2o_req_t *req, const char *name, const char *value);
 
 /* Submit a store job for this request. When it finishes, done(req, j) runs
  * on this loop if the request is still alive (otherwise only the job is
- * freed). done == NULL means "http_send_job". The job is freed after done
+ * freed, with store_job_free: anything malloc'd that hangs off j->ctx is
+ * then not freed, so keep j->ctx in the request pool). done == NULL means
+ * "http_send_job". j->ctx is borrowed while the job is out and is the
+ * caller's value again when done runs. The job is freed after done
  * returns: done must neither free nor keep it (copy what it needs). */
 typedef void (*api_done_fn)(h2o_req_t *req, store_job *j);
 void api_submit(h2o_req_t *req, store_job *j, api_done_fn done);

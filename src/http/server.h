@@ -23,7 +23,10 @@ int server_worker_count(void);
 int server_worker_index(void);
 
 /* Listen, start cfg->threads loops, and block until SIGTERM/SIGINT has
- * drained in-flight requests. 0 on a clean stop. */
+ * drained in-flight requests. 0 on a clean stop. The signals are taken
+ * with sigwait() on the calling thread: every thread started before
+ * server_run() must have SIGTERM/SIGINT blocked (main blocks them before
+ * starting any). */
 int server_run(const config_t *cfg);
 
 #endif

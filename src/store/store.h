@@ -107,7 +107,9 @@ typedef enum {
     /* token. args {event_id}
      * out {seats_total, seats_sold, seats_held, tickets_sold,
      *      revenue_cents, checked_in}  (members: owner/admin/staff)
-     * E_NOT_FOUND unknown; E_FORBIDDEN not a member */
+     * seats_* count seats and GA places alike (docs/openapi.yaml Stats).
+     * E_NOT_FOUND unknown (or a draft, for non-members); E_FORBIDDEN not
+     * a member */
     OP_EVENT_STATS,
 
     /* --- buying ------------------------------------------------------ */

@@ -1,0 +1,933 @@
+/*
+ * seatmap.c - the seat maps of published events, in memory, and the bodies
+ * rendered from them.
+ *
+ * Why it exists: during a ticket drop most requests read seat maps. Going to
+ * the store or building JSON per request would cap throughput, so each
+ * event keeps its seat states here (fed by the store on load and by pubsub
+ * after every commit) and every view is rendered at most once per version
+ * into a refcounted, immutable body that all worker threads share.
+ *
+ * Ownership and locking:
+ *  - the registry (event id -> seatmap) only grows; a seatmap lives until
+ *    seatmap_free_all(), so a looked-up pointer stays valid;
+ *  - a seatmap's mutable state (statuses, tier availability, version,
+ *    counts, cached bodies) is guarded by its own mutex, held only to copy
+ *    or update state, never while rendering;
+ *  - the layout ("shape": sections, rows, tiers' fixed fields, pre-escaped
+ *    ids) is immutable and refcounted, so a render can use it unlocked even
+ *    if the map is replaced meanwhile;
+ *  - bodies are refcounted; the map's cache holds one reference per view.
+ */
+#include "booking/seatmap.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "core/log.h"
+#include "pubsub/pubsub.h"
+
+/* --- a growable byte buffer for rendering ------------------------------ */
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+} sbuf;
+
+static void sb_reserve(sbuf *b, size_t extra)
+{
+    if (b->len + extra <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra)
+        cap *= 2;
+    b->p = realloc(b->p, cap);
+    if (b->p == NULL)
+        abort();
+    b->cap = cap;
+}
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    sb_reserve(b, n);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void sb_str(sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_int(sbuf *b, long long v)
+{
+    sb_reserve(b, 24);
+    b->len += (size_t)sprintf(b->p + b->len, "%lld", v);
+}
+
+/* Append s as the inside of a JSON string (no quotes). */
+static void sb_escaped(sbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            sb_put(b, e, 2);
+        } else if (c < 0x20) {
+            char e[8];
+            snprintf(e, sizeof(e), "\\u%04x", c);
+            sb_put(b, e, 6);
+        } else {
+            sb_put(b, (const char *)&c, 1);
+        }
+    }
+}
+
+static void sb_quoted(sbuf *b, const char *s)
+{
+    sb_put(b, "\"", 1);
+    sb_escaped(b, s);
+    sb_put(b, "\"", 1);
+}
+
+static char *escaped_dup(const char *s)
+{
+    sbuf b = {0};
+    sb_escaped(&b, s);
+    sb_put(&b, "", 1);
+    return b.p;
+}
+
+/* --- bodies ------------------------------------------------------------ */
+
+/* Takes over the buffer's bytes. */
+static seatmap_body *body_from(sbuf *b, int64_t version, const char *etag_suffix)
+{
+    seatmap_body *body = calloc(1, sizeof(*body));
+    if (body == NULL)
+        abort();
+    body->refcnt = 1;
+    body->version = version;
+    if (etag_suffix != NULL)
+        snprintf(body->etag, sizeof(body->etag), "\"v%lld-%s\"", (long long)version, etag_suffix);
+    body->data = b->p;
+    body->len = b->len;
+    return body;
+}
+
+void seatmap_body_ref(seatmap_body *b)
+{
+    __atomic_add_fetch(&b->refcnt, 1, __ATOMIC_RELAXED);
+}
+
+void seatmap_body_unref(seatmap_body *b)
+{
+    if (b == NULL || __atomic_sub_fetch(&b->refcnt, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    free(b->data);
+    free(b->gz);
+    free(b);
+}
+
+static char *gzip_bytes(const char *data, size_t len, size_t *out_len)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return NULL;
+    size_t cap = deflateBound(&zs, len);
+    char *out = malloc(cap);
+    if (out == NULL)
+        abort();
+    zs.next_in = (Bytef *)data;
+    zs.avail_in = (uInt)len;
+    zs.next_out = (Bytef *)out;
+    zs.avail_out = (uInt)cap;
+    int rc = deflate(&zs, Z_FINISH);
+    *out_len = zs.total_out;
+    deflateEnd(&zs);
+    if (rc != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Two threads may compress at once; the first to publish wins and the
+ * other's copy is dropped, so readers never see a half-made gzip. Both
+ * copies come from the same bytes with the same settings, so they have the
+ * same length whichever thread wrote gz_len last. */
+const char *seatmap_body_gzip(seatmap_body *b, size_t *len)
+{
+    char *gz = __atomic_load_n(&b->gz, __ATOMIC_ACQUIRE);
+    if (gz == NULL) {
+        size_t n = 0;
+        char *mine = gzip_bytes(b->data, b->len, &n);
+        if (mine == NULL)
+            return NULL;
+        char *expected = NULL;
+        __atomic_store_n(&b->gz_len, n, __ATOMIC_RELAXED);
+        if (__atomic_compare_exchange_n(&b->gz, &expected, mine, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            gz = mine;
+        } else {
+            free(mine);
+            gz = expected;
+        }
+    }
+    *len = __atomic_load_n(&b->gz_len, __ATOMIC_RELAXED);
+    return gz;
+}
+
+/* --- the immutable shape of an event's map ----------------------------- */
+
+typedef struct {
+    char *id;            /* JSON-escaped, no quotes */
+    int has_price;
+    long long price_cents;
+    int first_row, nrows;
+} sm_section;
+
+typedef struct {
+    char *id;            /* JSON-escaped, no quotes */
+    int section, first_ord, nseats;
+} sm_row;
+
+typedef struct {
+    char raw_id[64];     /* as pubsub names it */
+    char *id, *name;     /* JSON-escaped */
+    long long price_cents;
+    int capacity;
+} sm_tier;
+
+typedef struct {
+    int refcnt;          /* atomic */
+    size_t nseats;
+    int nsections, nrows, ntiers;
+    sm_section *sections;
+    sm_row *rows;
+    sm_tier *tiers;
+} sm_shape;
+
+static void shape_unref(sm_shape *s)
+{
+    if (s == NULL || __atomic_sub_fetch(&s->refcnt, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    for (int i = 0; i < s->nsections; i++)
+        free(s->sections[i].id);
+    for (int i = 0; i < s->nrows; i++)
+        free(s->rows[i].id);
+    for (int i = 0; i < s->ntiers; i++) {
+        free(s->tiers[i].id);
+        free(s->tiers[i].name);
+    }
+    free(s->sections);
+    free(s->rows);
+    free(s->tiers);
+    free(s);
+}
+
+static int shape_add_rows(sm_shape *s, int section, json_t *rows, int *ord)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        const char *id = json_string_value(json_object_get(row, "id"));
+        json_int_t n = json_integer_value(json_object_get(row, "seats"));
+        if (id == NULL || n < 0)
+            return -1;
+        sm_row *r = &s->rows[s->nrows++];
+        r->id = escaped_dup(id);
+        r->section = section;
+        r->first_ord = *ord;
+        r->nseats = (int)n;
+        *ord += (int)n;
+    }
+    return 0;
+}
+
+static int shape_add_sections(sm_shape *s, json_t *layout, json_t *prices)
+{
+    size_t nrows = 0, i;
+    json_t *sec;
+    json_array_foreach(layout, i, sec)
+        nrows += json_array_size(json_object_get(sec, "rows"));
+    s->sections = calloc(json_array_size(layout) + 1, sizeof(*s->sections));
+    s->rows = calloc(nrows + 1, sizeof(*s->rows));
+    if (s->sections == NULL || s->rows == NULL)
+        abort();
+    int ord = 0;
+    json_array_foreach(layout, i, sec) {
+        const char *id = json_string_value(json_object_get(sec, "id"));
+        if (id == NULL)
+            return -1;
+        sm_section *x = &s->sections[s->nsections++];
+        x->id = escaped_dup(id);
+        json_t *price = json_object_get(prices, id);
+        x->has_price = json_is_integer(price);
+        x->price_cents = json_integer_value(price);
+        x->first_row = s->nrows;
+        if (shape_add_rows(s, s->nsections - 1, json_object_get(sec, "rows"), &ord) != 0)
+            return -1;
+        x->nrows = s->nrows - x->first_row;
+    }
+    s->nseats = (size_t)ord;
+    return 0;
+}
+
+static int shape_add_tiers(sm_shape *s, json_t *tiers)
+{
+    size_t i;
+    json_t *t;
+    s->tiers = calloc(json_array_size(tiers) + 1, sizeof(*s->tiers));
+    if (s->tiers == NULL)
+        abort();
+    json_array_foreach(tiers, i, t) {
+        const char *id = json_string_value(json_object_get(t, "id"));
+        const char *name = json_string_value(json_object_get(t, "name"));
+        if (id == NULL)
+            return -1;
+        sm_tier *x = &s->tiers[s->ntiers++];
+        snprintf(x->raw_id, sizeof(x->raw_id), "%s", id);
+        x->id = escaped_dup(id);
+        x->name = escaped_dup(name ? name : "");
+        x->price_cents = json_integer_value(json_object_get(t, "price_cents"));
+        x->capacity = (int)json_integer_value(json_object_get(t, "capacity"));
+    }
+    return 0;
+}
+
+static sm_shape *shape_new(const seatmap_spec *spec)
+{
+    sm_shape *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        abort();
+    s->refcnt = 1;
+    if (shape_add_sections(s, spec->layout, spec->prices) != 0 || shape_add_tiers(s, spec->tiers) != 0 ||
+        s->nseats != spec->nseats) {
+        shape_unref(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Row of a seat ord (binary search over rows' first ords). */
+static const sm_row *shape_row_of(const sm_shape *s, int ord)
+{
+    int lo = 0, hi = s->nrows - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (s->rows[mid].first_ord <= ord)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return s->nrows ? &s->rows[lo] : NULL;
+}
+
+/* --- per-event state and the registry ---------------------------------- */
+
+typedef struct {
+    char event_id[48];
+    pthread_mutex_t lock;
+    sm_shape *shape;
+    char *status;                 /* shape->nseats chars */
+    int *tier_avail;              /* shape->ntiers */
+    int64_t version;
+    int nfree, nheld, nsold;
+    seatmap_body *views[SEATMAP_VIEW__COUNT];
+} seatmap;
+
+static pthread_rwlock_t reg_lock = PTHREAD_RWLOCK_INITIALIZER;
+static seatmap **reg_slots;       /* open addressing, linear probing */
+static size_t reg_cap, reg_count;
+
+static size_t hash_id(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static seatmap *reg_find_locked(const char *id)
+{
+    if (reg_cap == 0)
+        return NULL;
+    for (size_t i = hash_id(id) & (reg_cap - 1);; i = (i + 1) & (reg_cap - 1)) {
+        if (reg_slots[i] == NULL)
+            return NULL;
+        if (strcmp(reg_slots[i]->event_id, id) == 0)
+            return reg_slots[i];
+    }
+}
+
+static seatmap *reg_find(const char *id)
+{
+    pthread_rwlock_rdlock(&reg_lock);
+    seatmap *m = reg_find_locked(id);
+    pthread_rwlock_unlock(&reg_lock);
+    return m;
+}
+
+static void reg_put_locked(seatmap *m)
+{
+    if ((reg_count + 1) * 2 > reg_cap) {
+        size_t old_cap = reg_cap;
+        seatmap **old = reg_slots;
+        reg_cap = reg_cap ? reg_cap * 2 : 64;
+        reg_slots = calloc(reg_cap, sizeof(*reg_slots));
+        if (reg_slots == NULL)
+            abort();
+        reg_count = 0;
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i] != NULL)
+                reg_put_locked(old[i]);
+        free(old);
+    }
+    size_t i = hash_id(m->event_id) & (reg_cap - 1);
+    while (reg_slots[i] != NULL)
+        i = (i + 1) & (reg_cap - 1);
+    reg_slots[i] = m;
+    reg_count++;
+}
+
+/* The event's map, created empty (no shape) when missing. */
+static seatmap *reg_get_or_add(const char *id)
+{
+    pthread_rwlock_wrlock(&reg_lock);
+    seatmap *m = reg_find_locked(id);
+    if (m == NULL) {
+        m = calloc(1, sizeof(*m));
+        if (m == NULL)
+            abort();
+        snprintf(m->event_id, sizeof(m->event_id), "%s", id);
+        pthread_mutex_init(&m->lock, NULL);
+        m->version = -1;
+        reg_put_locked(m);
+    }
+    pthread_rwlock_unlock(&reg_lock);
+    return m;
+}
+
+static void count_status(seatmap *m, char st, int delta)
+{
+    if (st == 'f')
+        m->nfree += delta;
+    else if (st == 'h')
+        m->nheld += delta;
+    else if (st == 's')
+        m->nsold += delta;
+}
+
+static int tier_index(const sm_shape *s, const char *raw_id)
+{
+    for (int i = 0; i < s->ntiers; i++)
+        if (strcmp(s->tiers[i].raw_id, raw_id) == 0)
+            return i;
+    return -1;
+}
+
+/* --- install and change ------------------------------------------------ */
+
+static int *tier_avail_from(const sm_shape *s, json_t *tiers)
+{
+    int *avail = calloc((size_t)s->ntiers + 1, sizeof(int));
+    if (avail == NULL)
+        abort();
+    for (int i = 0; i < s->ntiers; i++)
+        avail[i] = (int)json_integer_value(json_object_get(json_array_get(tiers, (size_t)i), "available"));
+    return avail;
+}
+
+/* The state an install replaces (or the spec's, when it lost to a newer
+ * map): freed after the lock is released. */
+typedef struct {
+    sm_shape *shape;
+    char *status;
+    int *tier_avail;
+    seatmap_body *views[SEATMAP_VIEW__COUNT];
+} sm_state;
+
+static void state_free(sm_state *st)
+{
+    shape_unref(st->shape);
+    free(st->status);
+    free(st->tier_avail);
+    for (int v = 0; v < SEATMAP_VIEW__COUNT; v++)
+        seatmap_body_unref(st->views[v]);
+}
+
+/* Swap st into m; st then holds what m had. */
+static void install_locked(seatmap *m, sm_state *st, int64_t version)
+{
+    sm_state old = {m->shape, m->status, m->tier_avail, {NULL}};
+    memcpy(old.views, m->views, sizeof(old.views));
+    memset(m->views, 0, sizeof(m->views));
+    m->shape = st->shape;
+    m->status = st->status;
+    m->tier_avail = st->tier_avail;
+    m->version = version;
+    m->nfree = m->nheld = m->nsold = 0;
+    for (size_t i = 0; i < m->shape->nseats; i++)
+        count_status(m, m->status[i], 1);
+    *st = old;
+}
+
+int seatmap_install(const seatmap_spec *spec)
+{
+    sm_state st = {shape_new(spec), NULL, NULL, {NULL}};
+    if (st.shape == NULL) {
+        log_msg(LOG_ERROR, "seatmap: bad layout for event %s", spec->event_id);
+        return -1;
+    }
+    st.status = malloc(spec->nseats + 1);
+    if (st.status == NULL)
+        abort();
+    memcpy(st.status, spec->statuses, spec->nseats);
+    st.tier_avail = tier_avail_from(st.shape, spec->tiers);
+
+    seatmap *m = reg_get_or_add(spec->event_id);
+    pthread_mutex_lock(&m->lock);
+    if (m->shape == NULL || spec->version >= m->version)
+        install_locked(m, &st, spec->version);
+    pthread_mutex_unlock(&m->lock);
+    state_free(&st);
+    return 0;
+}
+
+int seatmap_has(const char *event_id)
+{
+    seatmap *m = reg_find(event_id);
+    if (m == NULL)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    int has = m->shape != NULL;
+    pthread_mutex_unlock(&m->lock);
+    return has;
+}
+
+static void apply_change_locked(seatmap *m, const pubsub_change *c)
+{
+    for (size_t i = 0; i < c->nseats; i++) {
+        int ord = c->seats[i].ord;
+        if (ord < 0 || (size_t)ord >= m->shape->nseats)
+            continue;
+        count_status(m, m->status[ord], -1);
+        m->status[ord] = c->seats[i].status;
+        count_status(m, m->status[ord], 1);
+    }
+    for (size_t i = 0; i < c->ntiers; i++) {
+        int t = tier_index(m->shape, c->tiers[i].tier_id);
+        if (t >= 0)
+            m->tier_avail[t] = c->tiers[i].available;
+    }
+    m->version = c->version;
+}
+
+/* Runs on the publishing thread (the store writer in embedded mode), before
+ * the live hub's listener, so a snapshot taken after a live message was
+ * sent always includes that message's change. */
+static void on_change(pubsub_change *c, void *data)
+{
+    seatmap *m = reg_find(c->event_id);
+    if (m == NULL)
+        return;
+    pthread_mutex_lock(&m->lock);
+    if (m->shape != NULL && c->version > m->version) {
+        if (c->version > m->version + 1)
+            log_msg(LOG_WARN, "seatmap: event %s jumps from version %lld to %lld", m->event_id,
+                    (long long)m->version, (long long)c->version);
+        apply_change_locked(m, c);
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+int seatmap_get_counts(const char *event_id, seatmap_counts *out)
+{
+    seatmap *m = reg_find(event_id);
+    if (m == NULL)
+        return -1;
+    pthread_mutex_lock(&m->lock);
+    int ok = m->shape != NULL;
+    if (ok) {
+        out->version = m->version;
+        out->seats_free = m->nfree;
+        out->seats_held = m->nheld;
+        out->seats_sold = m->nsold;
+        out->tiers_available = 0;
+        for (int i = 0; i < m->shape->ntiers; i++)
+            out->tiers_available += m->tier_avail[i];
+    }
+    pthread_mutex_unlock(&m->lock);
+    return ok ? 0 : -1;
+}
+
+/* --- rendering ----------------------------------------------------------- */
+
+/* A private copy of the state to render from, taken under the lock
+ * (statuses only when the view needs them). */
+typedef struct {
+    const char *event_id;
+    sm_shape *shape;           /* referenced */
+    char *status;              /* NULL when not copied */
+    int *tier_avail;
+    int64_t version;
+} sm_copy;
+
+static void copy_state(seatmap *m, sm_copy *c, int with_status)
+{
+    c->shape = m->shape;
+    __atomic_add_fetch(&c->shape->refcnt, 1, __ATOMIC_RELAXED);
+    c->event_id = m->event_id;
+    c->version = m->version;
+    c->status = NULL;
+    if (with_status) {
+        c->status = malloc(c->shape->nseats + 1);
+        if (c->status == NULL)
+            abort();
+        memcpy(c->status, m->status, c->shape->nseats);
+    }
+    c->tier_avail = malloc(((size_t)c->shape->ntiers + 1) * sizeof(int));
+    if (c->tier_avail == NULL)
+        abort();
+    memcpy(c->tier_avail, m->tier_avail, (size_t)c->shape->ntiers * sizeof(int));
+}
+
+static void copy_free(sm_copy *c)
+{
+    shape_unref(c->shape);
+    free(c->status);
+    free(c->tier_avail);
+}
+
+static const char *status_word(char st)
+{
+    switch (st) {
+    case 'f':
+        return "free";
+    case 'h':
+        return "held";
+    case 's':
+        return "sold";
+    default:
+        return "unavailable";
+    }
+}
+
+/* "A-12-7" with its quotes. */
+static void put_seat_id(sbuf *b, const sm_shape *s, const sm_row *r, int ord)
+{
+    sb_put(b, "\"", 1);
+    sb_str(b, s->sections[r->section].id);
+    sb_put(b, "-", 1);
+    sb_str(b, r->id);
+    sb_put(b, "-", 1);
+    sb_int(b, ord - r->first_ord + 1);
+    sb_put(b, "\"", 1);
+}
+
+static void put_tiers_full(sbuf *b, const sm_copy *c)
+{
+    sb_str(b, "[");
+    for (int i = 0; i < c->shape->ntiers; i++) {
+        const sm_tier *t = &c->shape->tiers[i];
+        sb_str(b, i ? ",{\"id\":\"" : "{\"id\":\"");
+        sb_str(b, t->id);
+        sb_str(b, "\",\"name\":\"");
+        sb_str(b, t->name);
+        sb_str(b, "\",\"price_cents\":");
+        sb_int(b, t->price_cents);
+        sb_str(b, ",\"capacity\":");
+        sb_int(b, t->capacity);
+        sb_str(b, ",\"available\":");
+        sb_int(b, c->tier_avail[i]);
+        sb_str(b, "}");
+    }
+    sb_str(b, "]");
+}
+
+static void put_tiers_short(sbuf *b, const sm_shape *s, const int *avail)
+{
+    sb_str(b, "[");
+    for (int i = 0; i < s->ntiers; i++) {
+        sb_str(b, i ? ",{\"id\":\"" : "{\"id\":\"");
+        sb_str(b, s->tiers[i].id);
+        sb_str(b, "\",\"available\":");
+        sb_int(b, avail[i]);
+        sb_str(b, "}");
+    }
+    sb_str(b, "]");
+}
+
+static void put_head(sbuf *b, const sm_copy *c)
+{
+    sb_str(b, "{\"event_id\":");
+    sb_quoted(b, c->event_id);
+    sb_str(b, ",\"version\":");
+    sb_int(b, c->version);
+}
+
+static void render_full(sbuf *b, const sm_copy *c)
+{
+    const sm_shape *s = c->shape;
+    put_head(b, c);
+    sb_str(b, ",\"seats\":[");
+    int first = 1;
+    for (int r = 0; r < s->nrows; r++) {
+        const sm_row *row = &s->rows[r];
+        const sm_section *sec = &s->sections[row->section];
+        if (!sec->has_price)
+            continue;
+        for (int ord = row->first_ord; ord < row->first_ord + row->nseats; ord++) {
+            if (c->status[ord] == 'x')
+                continue;
+            sb_str(b, first ? "{\"id\":" : ",{\"id\":");
+            first = 0;
+            put_seat_id(b, s, row, ord);
+            sb_str(b, ",\"section\":\"");
+            sb_str(b, sec->id);
+            sb_str(b, "\",\"row\":\"");
+            sb_str(b, row->id);
+            sb_str(b, "\",\"number\":");
+            sb_int(b, ord - row->first_ord + 1);
+            sb_str(b, ",\"price_cents\":");
+            sb_int(b, sec->price_cents);
+            sb_str(b, ",\"status\":\"");
+            sb_str(b, status_word(c->status[ord]));
+            sb_str(b, "\"}");
+        }
+    }
+    sb_str(b, "],\"tiers\":");
+    put_tiers_full(b, c);
+    sb_str(b, "}");
+}
+
+static void render_compact(sbuf *b, const sm_copy *c)
+{
+    const sm_shape *s = c->shape;
+    put_head(b, c);
+    sb_str(b, ",\"sections\":[");
+    for (int i = 0; i < s->nsections; i++) {
+        const sm_section *sec = &s->sections[i];
+        sb_str(b, i ? ",{\"id\":\"" : "{\"id\":\"");
+        sb_str(b, sec->id);
+        sb_str(b, "\",\"price_cents\":");
+        if (sec->has_price)
+            sb_int(b, sec->price_cents);
+        else
+            sb_str(b, "null");
+        sb_str(b, ",\"rows\":[");
+        for (int r = sec->first_row; r < sec->first_row + sec->nrows; r++) {
+            const sm_row *row = &s->rows[r];
+            sb_str(b, r > sec->first_row ? ",{\"id\":\"" : "{\"id\":\"");
+            sb_str(b, row->id);
+            sb_str(b, "\",\"status\":\"");
+            if (sec->has_price) {
+                sb_put(b, c->status + row->first_ord, (size_t)row->nseats);
+            } else {
+                sb_reserve(b, (size_t)row->nseats);
+                memset(b->p + b->len, 'x', (size_t)row->nseats);
+                b->len += (size_t)row->nseats;
+            }
+            sb_str(b, "\"}");
+        }
+        sb_str(b, "]}");
+    }
+    sb_str(b, "],\"tiers\":");
+    put_tiers_full(b, c);
+    sb_str(b, "}");
+}
+
+static void render_snapshot(sbuf *b, const sm_copy *c)
+{
+    const sm_shape *s = c->shape;
+    sb_str(b, "{\"type\":\"snapshot\",\"version\":");
+    sb_int(b, c->version);
+    sb_str(b, ",\"seats\":[");
+    int first = 1;
+    for (int r = 0; r < s->nrows; r++) {
+        const sm_row *row = &s->rows[r];
+        if (!s->sections[row->section].has_price)
+            continue;
+        for (int ord = row->first_ord; ord < row->first_ord + row->nseats; ord++) {
+            if (c->status[ord] == 'x')
+                continue;
+            sb_str(b, first ? "{\"id\":" : ",{\"id\":");
+            first = 0;
+            put_seat_id(b, s, row, ord);
+            sb_str(b, ",\"status\":\"");
+            sb_str(b, status_word(c->status[ord]));
+            sb_str(b, "\"}");
+        }
+    }
+    sb_str(b, "],\"tiers\":");
+    put_tiers_short(b, s, c->tier_avail);
+    sb_str(b, "}");
+}
+
+static seatmap_body *render_view(const sm_copy *c, seatmap_view view)
+{
+    static const char *const suffix[SEATMAP_VIEW__COUNT] = {"f", "c", NULL};
+    sbuf b = {0};
+    if (view == SEATMAP_VIEW_FULL)
+        render_full(&b, c);
+    else if (view == SEATMAP_VIEW_COMPACT)
+        render_compact(&b, c);
+    else
+        render_snapshot(&b, c);
+    return body_from(&b, c->version, suffix[view]);
+}
+
+seatmap_body *seatmap_view_get(const char *event_id, seatmap_view view)
+{
+    seatmap *m = reg_find(event_id);
+    if (m == NULL || view < 0 || view >= SEATMAP_VIEW__COUNT)
+        return NULL;
+    sm_copy copy;
+    pthread_mutex_lock(&m->lock);
+    seatmap_body *b = m->views[view];
+    if (m->shape == NULL || (b != NULL && b->version == m->version)) {
+        if (b != NULL && m->shape != NULL)
+            seatmap_body_ref(b);
+        else
+            b = NULL;
+        pthread_mutex_unlock(&m->lock);
+        return b;
+    }
+    copy_state(m, &copy, 1);
+    pthread_mutex_unlock(&m->lock);
+
+    b = render_view(&copy, view);
+    copy_free(&copy);
+
+    seatmap_body *old = NULL;
+    pthread_mutex_lock(&m->lock);
+    if (m->views[view] == NULL || m->views[view]->version < b->version) {
+        old = m->views[view];
+        m->views[view] = b;
+        seatmap_body_ref(b);
+    }
+    pthread_mutex_unlock(&m->lock);
+    seatmap_body_unref(old);
+    return b;
+}
+
+char *seatmap_tiers_json(const char *event_id, seatmap_counts *counts)
+{
+    seatmap *m = reg_find(event_id);
+    if (m == NULL)
+        return NULL;
+    sm_copy copy;
+    pthread_mutex_lock(&m->lock);
+    if (m->shape == NULL) {
+        pthread_mutex_unlock(&m->lock);
+        return NULL;
+    }
+    copy_state(m, &copy, 0);
+    counts->version = m->version;
+    counts->seats_free = m->nfree;
+    counts->seats_held = m->nheld;
+    counts->seats_sold = m->nsold;
+    counts->tiers_available = 0;
+    for (int i = 0; i < copy.shape->ntiers; i++)
+        counts->tiers_available += copy.tier_avail[i];
+    pthread_mutex_unlock(&m->lock);
+
+    sbuf b = {0};
+    put_tiers_full(&b, &copy);
+    sb_put(&b, "", 1);
+    copy_free(&copy);
+    return b.p;
+}
+
+/* --- live change messages ---------------------------------------------- */
+
+static seatmap_body *render_seat_changes(const pubsub_change *c, const sm_shape *s)
+{
+    sbuf b = {0};
+    sb_str(&b, "{\"type\":\"seats\",\"version\":");
+    sb_int(&b, c->version);
+    sb_str(&b, ",\"changes\":[");
+    int first = 1;
+    for (size_t i = 0; i < c->nseats; i++) {
+        int ord = c->seats[i].ord;
+        if (ord < 0 || (size_t)ord >= s->nseats)
+            continue;
+        sb_str(&b, first ? "{\"id\":" : ",{\"id\":");
+        first = 0;
+        put_seat_id(&b, s, shape_row_of(s, ord), ord);
+        sb_str(&b, ",\"status\":\"");
+        sb_str(&b, status_word(c->seats[i].status));
+        sb_str(&b, "\"}");
+    }
+    sb_str(&b, "]}");
+    return body_from(&b, c->version, NULL);
+}
+
+static seatmap_body *render_tier_changes(const pubsub_change *c)
+{
+    sbuf b = {0};
+    sb_str(&b, "{\"type\":\"tiers\",\"version\":");
+    sb_int(&b, c->version);
+    sb_str(&b, ",\"tiers\":[");
+    for (size_t i = 0; i < c->ntiers; i++) {
+        sb_str(&b, i ? ",{\"id\":" : "{\"id\":");
+        sb_quoted(&b, c->tiers[i].tier_id);
+        sb_str(&b, ",\"available\":");
+        sb_int(&b, c->tiers[i].available);
+        sb_str(&b, "}");
+    }
+    sb_str(&b, "]}");
+    return body_from(&b, c->version, NULL);
+}
+
+int seatmap_render_change(const pubsub_change *c, seatmap_body **seats, seatmap_body **tiers)
+{
+    *seats = *tiers = NULL;
+    seatmap *m = reg_find(c->event_id);
+    if (m == NULL)
+        return -1;
+    pthread_mutex_lock(&m->lock);
+    sm_shape *s = m->shape;
+    if (s != NULL)
+        __atomic_add_fetch(&s->refcnt, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&m->lock);
+    if (s == NULL)
+        return -1;
+    /* a change with neither seats nor tiers still announces its version */
+    if (c->nseats > 0 || c->ntiers == 0)
+        *seats = render_seat_changes(c, s);
+    if (c->ntiers > 0)
+        *tiers = render_tier_changes(c);
+    shape_unref(s);
+    return 0;
+}
+
+/* --- start-up and shutdown --------------------------------------------- */
+
+void seatmap_init(void)
+{
+    pubsub_listen(on_change, NULL);
+}
+
+void seatmap_free_all(void)
+{
+    pthread_rwlock_wrlock(&reg_lock);
+    for (size_t i = 0; i < reg_cap; i++) {
+        seatmap *m = reg_slots[i];
+        if (m == NULL)
+            continue;
+        sm_state st = {m->shape, m->status, m->tier_avail, {NULL}};
+        memcpy(st.views, m->views, sizeof(st.views));
+        state_free(&st);
+        pthread_mutex_destroy(&m->lock);
+        free(m);
+    }
+    free(reg_slots);
+    reg_slots = NULL;
+    reg_cap = reg_count = 0;
+    pthread_rwlock_unlock(&reg_lock);
+}

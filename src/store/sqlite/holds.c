@@ -1,0 +1,287 @@
+/*
+ * holds.c - taking seats (or GA places) for a while, and giving them back.
+ *
+ * The database decides who gets a seat: each seat is taken with a
+ * conditional UPDATE (... AND status = 'free') and the changed-row count
+ * says whether this hold won it. A hold is all-or-nothing: if any seat is
+ * lost the op fails and the caller rolls the job's SAVEPOINT back, which
+ * undoes the seats it did win. GA places are one conditional UPDATE that
+ * cannot pass the tier's capacity. Ending a hold (release, expiry) is one
+ * helper shared with orders.c, so seats come back the same way everywhere.
+ */
+#include "store/sqlite/sq.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "core/util.h"
+
+#define EXPIRE_BATCH 1000
+
+err_code sq_tier_changed(sq_ctx *c, const char *event_id, const char *tier_id)
+{
+    sqlite3_stmt *st = sq_q(c->db, "SELECT capacity - held - sold FROM ga_tiers WHERE event_id = ? AND tier_id = ?",
+                            "ss", event_id, tier_id);
+    if (sq_step(c->db, st) != 1)
+        return sq_fail(c->db);
+    store_changes_tier(c->changes, event_id, tier_id, (int)sq_int(st, 0));
+    sqlite3_reset(st);
+    return E_OK;
+}
+
+/* --- creating --------------------------------------------------------- */
+
+static err_code sale_open(const sq_ctx *c, const sq_event *ev)
+{
+    int64_t end = ev->sale_ends_at >= 0 ? ev->sale_ends_at : ev->starts_at;
+    return c->now >= ev->sale_starts_at && c->now < end ? E_OK : E_SALE_NOT_OPEN;
+}
+
+/* Details {"seats": ids} of a seat error. */
+static err_code seats_error(sq_ctx *c, err_code e, json_t *ids)
+{
+    json_decref(c->job->out);
+    c->job->out = json_pack("{s:o}", "seats", ids);
+    return e;
+}
+
+static int has_duplicates(json_t *seats)
+{
+    size_t n = json_array_size(seats);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = i + 1; k < n; k++)
+            if (json_equal(json_array_get(seats, i), json_array_get(seats, k)))
+                return 1;
+    return 0;
+}
+
+/* ords[i] and the total price of the requested seats; E_SEAT_NOT_FOUND
+ * names every id that is unknown or not on sale. */
+static err_code find_seats(sq_ctx *c, const char *event_id, json_t *seats, int *ords, int64_t *total)
+{
+    json_t *missing = json_array();
+    size_t i;
+    json_t *id;
+    *total = 0;
+    json_array_foreach(seats, i, id)
+    {
+        sqlite3_stmt *st = sq_q(c->db, "SELECT ord, price_cents FROM event_seats WHERE event_id = ? AND seat_id = ?",
+                                "sj", event_id, id);
+        int r = sq_step(c->db, st);
+        if (r < 0) {
+            json_decref(missing);
+            return sq_fail(c->db);
+        }
+        if (r == 0) {
+            json_array_append(missing, id);
+            continue;
+        }
+        ords[i] = (int)sq_int(st, 0);
+        *total += sq_int(st, 1);
+        sqlite3_reset(st);
+    }
+    if (json_array_size(missing) > 0)
+        return seats_error(c, E_SEAT_NOT_FOUND, missing);
+    json_decref(missing);
+    return E_OK;
+}
+
+static err_code record_hold_seat(sq_ctx *c, const char *hold_id, int ord, const char *event_id)
+{
+    if (sq_exec(c->db,
+                "INSERT INTO hold_seats (hold_id, ord, seat_id, price_cents)"
+                " SELECT ?, ord, seat_id, price_cents FROM event_seats WHERE event_id = ? AND ord = ?",
+                "ssi", hold_id, event_id, ord) != 1)
+        return sq_fail(c->db);
+    store_changes_seat(c->changes, event_id, ord, 'h');
+    return E_OK;
+}
+
+/* Take every seat for hold_id, or fail with the ids that were not free. */
+static err_code take_seats(sq_ctx *c, const char *event_id, const char *hold_id, json_t *seats, const int *ords)
+{
+    json_t *lost = json_array();
+    size_t n = json_array_size(seats);
+    for (size_t i = 0; i < n; i++) {
+        int r = sq_exec(c->db,
+                        "UPDATE event_seats SET status = 'held', hold_id = ?"
+                        " WHERE event_id = ? AND ord = ? AND status = 'free'",
+                        "ssi", hold_id, event_id, ords[i]);
+        if (r < 0) {
+            json_decref(lost);
+            return sq_fail(c->db);
+        }
+        if (r == 0)
+            json_array_append(lost, json_array_get(seats, i));
+    }
+    if (json_array_size(lost) > 0)
+        return seats_error(c, E_SEAT_UNAVAILABLE, lost);
+    json_decref(lost);
+    for (size_t i = 0; i < n; i++) {
+        err_code e = record_hold_seat(c, hold_id, ords[i], event_id);
+        if (e != E_OK)
+            return e;
+    }
+    return E_OK;
+}
+
+static err_code insert_hold(sq_ctx *c, const sq_event *ev, const char *hold_id, const char *tier_id, int quantity,
+                            int64_t total, int64_t expires_at)
+{
+    if (sq_exec(c->db,
+                "INSERT INTO holds (id, event_id, user_id, tier_id, quantity, total_cents, currency, status,"
+                " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
+                "ssssilsll", hold_id, ev->id, c->job->user_id, tier_id, quantity, total, ev->currency, c->now,
+                expires_at) < 0)
+        return sq_fail(c->db);
+    return E_OK;
+}
+
+/* The answer: {id, event_id, <what>, total_cents, currency, expires_at,
+ * status}; what is {seats} or {tier, quantity} and is stolen. */
+static void hold_answer(sq_ctx *c, const sq_event *ev, const char *hold_id, json_t *what, int64_t total,
+                        int64_t expires_at)
+{
+    json_t *o = json_pack("{s:s, s:s}", "id", hold_id, "event_id", ev->id);
+    json_object_update(o, what);
+    json_decref(what);
+    json_object_set_new(o, "total_cents", json_integer(total));
+    json_object_set_new(o, "currency", json_string(ev->currency));
+    json_object_set_new(o, "expires_at", sq_jtime_ms(expires_at));
+    json_object_set_new(o, "status", json_string("active"));
+    c->job->out = o;
+    c->job->status = 201;
+}
+
+static err_code hold_seats(sq_ctx *c, const sq_event *ev, const char *hold_id, int64_t expires_at, json_t *seats)
+{
+    size_t n = json_array_size(seats);
+    if (n == 0 || has_duplicates(seats))
+        return sq_invalid(c, "seats", "Name each seat once, at least one.");
+    if (n > (size_t)ev->max_tickets)
+        return E_LIMIT_EXCEEDED;
+    int ords[n];
+    int64_t total;
+    err_code e = find_seats(c, ev->id, seats, ords, &total);
+    if (e == E_OK)
+        e = insert_hold(c, ev, hold_id, NULL, (int)n, total, expires_at);
+    if (e == E_OK)
+        e = take_seats(c, ev->id, hold_id, seats, ords);
+    if (e == E_OK)
+        hold_answer(c, ev, hold_id, json_pack("{s:O}", "seats", seats), total, expires_at);
+    return e;
+}
+
+static err_code hold_tier(sq_ctx *c, const sq_event *ev, const char *hold_id, int64_t expires_at, const char *tier,
+                          int64_t quantity)
+{
+    if (quantity < 1)
+        return sq_invalid(c, "quantity", NULL);
+    if (quantity > ev->max_tickets)
+        return E_LIMIT_EXCEEDED;
+    sqlite3_stmt *st =
+        sq_q(c->db, "SELECT price_cents FROM ga_tiers WHERE event_id = ? AND tier_id = ?", "ss", ev->id, tier);
+    int r = sq_step(c->db, st);
+    if (r <= 0)
+        return r < 0 ? sq_fail(c->db) : sq_invalid(c, "tier", "The event has no such tier.");
+    int64_t total = sq_int(st, 0) * quantity;
+    sqlite3_reset(st);
+    r = sq_exec(c->db,
+                "UPDATE ga_tiers SET held = held + ?1 WHERE event_id = ?2 AND tier_id = ?3"
+                " AND held + sold + ?1 <= capacity",
+                "lss", quantity, ev->id, tier);
+    if (r <= 0)
+        return r < 0 ? sq_fail(c->db) : E_SOLD_OUT;
+    err_code e = insert_hold(c, ev, hold_id, tier, (int)quantity, total, expires_at);
+    if (e == E_OK)
+        e = sq_tier_changed(c, ev->id, tier);
+    if (e == E_OK)
+        hold_answer(c, ev, hold_id, json_pack("{s:s, s:I}", "tier", tier, "quantity", (json_int_t)quantity), total,
+                    expires_at);
+    return e;
+}
+
+err_code sq_op_hold_create(sq_ctx *c)
+{
+    sq_event ev;
+    err_code e = sq_event_load(c, sq_arg_str(c, "event_id"), &ev);
+    if (e == E_OK && !ev.published)
+        e = E_NOT_FOUND;
+    if (e == E_OK)
+        e = sale_open(c, &ev);
+    if (e != E_OK)
+        return e;
+    char hold_id[48];
+    id_new("hld", hold_id, sizeof(hold_id));
+    int64_t expires_at = c->now + (int64_t)ev.hold_ttl * 1000;
+    json_t *seats = json_object_get(c->job->args, "seats");
+    if (seats != NULL)
+        return hold_seats(c, &ev, hold_id, expires_at, seats);
+    return hold_tier(c, &ev, hold_id, expires_at, sq_arg_str(c, "tier"), sq_arg_int(c, "quantity", 0));
+}
+
+/* --- ending --------------------------------------------------------------- */
+
+err_code sq_hold_end(sq_ctx *c, const char *hold_id, const char *status)
+{
+    sqlite3_stmt *st = sq_q(c->db, "SELECT event_id, tier_id, quantity FROM holds WHERE id = ? AND status = 'active'",
+                            "s", hold_id);
+    int r = sq_step(c->db, st);
+    if (r <= 0)
+        return r < 0 ? sq_fail(c->db) : E_NOT_FOUND;
+    char event_id[48], tier_id[64] = "";
+    snprintf(event_id, sizeof(event_id), "%s", sq_text(st, 0));
+    if (sq_text(st, 1) != NULL)
+        snprintf(tier_id, sizeof(tier_id), "%s", sq_text(st, 1));
+    int quantity = (int)sq_int(st, 2);
+    sqlite3_reset(st);
+    if (sq_exec(c->db, "UPDATE holds SET status = ? WHERE id = ?", "ss", status, hold_id) < 0)
+        return sq_fail(c->db);
+    if (tier_id[0] != '\0') {
+        if (sq_exec(c->db, "UPDATE ga_tiers SET held = held - ? WHERE event_id = ? AND tier_id = ?", "iss", quantity,
+                    event_id, tier_id) < 0)
+            return sq_fail(c->db);
+        return sq_tier_changed(c, event_id, tier_id);
+    }
+    st = sq_q(c->db, "UPDATE event_seats SET status = 'free', hold_id = NULL WHERE hold_id = ? RETURNING ord", "s",
+              hold_id);
+    while ((r = sq_step(c->db, st)) == 1)
+        store_changes_seat(c->changes, event_id, (int)sq_int(st, 0), 'f');
+    return r < 0 ? sq_fail(c->db) : E_OK;
+}
+
+err_code sq_op_hold_release(sq_ctx *c)
+{
+    const char *hold_id = sq_arg_str(c, "hold_id");
+    sqlite3_stmt *st = sq_q(c->db,
+                            "SELECT 1 FROM holds WHERE id = ? AND user_id = ? AND status = 'active'"
+                            " AND expires_at > ?",
+                            "ssl", hold_id, c->job->user_id, c->now);
+    int r = sq_step(c->db, st);
+    if (r <= 0)
+        return r < 0 ? sq_fail(c->db) : E_NOT_FOUND;
+    sqlite3_reset(st);
+    c->job->status = 204;
+    return sq_hold_end(c, hold_id, "released");
+}
+
+err_code sq_expire_due(sq_ctx *c)
+{
+    json_t *ids = json_array();
+    sqlite3_stmt *st = sq_q(c->db,
+                            "SELECT id FROM holds WHERE status = 'active' AND expires_at <= ?"
+                            " ORDER BY expires_at LIMIT ?",
+                            "li", c->now, EXPIRE_BATCH);
+    int r;
+    while ((r = sq_step(c->db, st)) == 1)
+        json_array_append_new(ids, json_string(sq_text(st, 0)));
+    err_code e = r < 0 ? sq_fail(c->db) : E_OK;
+    size_t i;
+    json_t *id;
+    json_array_foreach(ids, i, id)
+    {
+        if (e == E_OK)
+            e = sq_hold_end(c, json_string_value(id), "expired");
+    }
+    json_decref(ids);
+    return e;
+}

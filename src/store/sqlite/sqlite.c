@@ -1,0 +1,512 @@
+/*
+ * sqlite.c - the embedded backend's engine: one writer thread owning one
+ * connection, group commit, and the duties store.h puts around every op
+ * (auth, idempotency, change publishing, hold expiry).
+ *
+ * Why one thread: SQLite has one write lock; many threads would only queue
+ * on it, each paying its own fsync. Here whatever is queued (up to
+ * BATCH_MAX jobs) runs in one transaction, each job inside its own
+ * SAVEPOINT so that a failing job undoes only its own writes, and one
+ * COMMIT (one fsync) answers them all. Jobs are completed only after that
+ * COMMIT, so nobody is ever told about a booking that could still be lost.
+ * Reads use the same thread too: simple, and cheap next to the fsync.
+ */
+#include "store/backend.h"
+#include "store/sqlite/sq.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "core/log.h"
+#include "core/util.h"
+#include "pubsub/pubsub.h"
+
+#define BATCH_MAX 256
+#define SWEEP_EVERY_MS 250
+#define IDEM_TTL_MS (24 * 3600 * 1000LL)
+#define IDEM_PURGE_EVERY_MS (60 * 1000)
+
+typedef struct {
+    struct store base;
+    sq_db *db;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    store_job **q; /* ring buffer */
+    size_t qhead, qlen, qcap;
+    int stopping;
+    /* owned by the writer thread */
+    store_changes *batch_changes, *job_changes;
+    int64_t next_sweep, next_purge; /* mono_ms */
+} sq_store;
+
+/* What the batch does after COMMIT (from the jobs that succeeded). */
+typedef struct {
+    int catalog;
+    json_t *seatmaps; /* event ids */
+} after_commit;
+
+/* --- the op table ------------------------------------------------------ */
+
+enum { NEEDS_USER = 1, TOKEN_OPTIONAL = 2 };
+static const struct {
+    sq_op_fn fn;
+    int flags;
+} ops[OP__COUNT] = {
+    [OP_USER_CREATE] = {sq_op_user_create, 0},
+    [OP_USER_BY_EMAIL] = {sq_op_user_by_email, 0},
+    [OP_SESSION_CREATE] = {sq_op_session_create, 0},
+    [OP_SESSION_REVOKE] = {sq_op_session_revoke, NEEDS_USER},
+    [OP_ME] = {sq_op_me, NEEDS_USER},
+    [OP_MY_ORDERS] = {sq_op_my_orders, NEEDS_USER},
+    [OP_ORG_CREATE] = {sq_op_org_create, NEEDS_USER},
+    [OP_MEMBER_ADD] = {sq_op_member_add, NEEDS_USER},
+    [OP_VENUE_CREATE] = {sq_op_venue_create, NEEDS_USER},
+    [OP_VENUE_GET] = {sq_op_venue_get, 0},
+    [OP_EVENT_CREATE] = {sq_op_event_create, NEEDS_USER},
+    [OP_EVENT_PATCH] = {sq_op_event_patch, NEEDS_USER},
+    [OP_EVENT_PUBLISH] = {sq_op_event_publish, NEEDS_USER},
+    [OP_EVENT_GET] = {sq_op_event_get, TOKEN_OPTIONAL},
+    [OP_EVENT_STATS] = {sq_op_event_stats, NEEDS_USER},
+    [OP_HOLD_CREATE] = {sq_op_hold_create, NEEDS_USER},
+    [OP_HOLD_RELEASE] = {sq_op_hold_release, NEEDS_USER},
+    [OP_ORDER_CREATE] = {sq_op_order_create, NEEDS_USER},
+    [OP_ORDER_GET] = {sq_op_order_get, NEEDS_USER},
+    [OP_ORDER_CANCEL] = {sq_op_order_cancel, NEEDS_USER},
+    [OP_TICKET_GET] = {sq_op_ticket_get, NEEDS_USER},
+    [OP_CHECKIN] = {sq_op_checkin, NEEDS_USER},
+    [OP_SEATMAP_LOAD] = {sq_op_seatmap_load, 0},
+    [OP_CATALOG_LOAD] = {sq_op_catalog_load, 0},
+    [OP_PING] = {NULL, 0},
+};
+
+/* --- auth and idempotency ---------------------------------------------- */
+
+static err_code authenticate(sq_ctx *c)
+{
+    store_job *j = c->job;
+    int flags = ops[j->op].flags;
+    j->user_id[0] = '\0';
+    if (!j->has_token)
+        return (flags & NEEDS_USER) ? E_UNAUTHENTICATED : E_OK;
+    sqlite3_stmt *st =
+        sq_q(c->db, "SELECT user_id FROM sessions WHERE token_hash = ? AND revoked_at IS NULL", "s", j->token_hash);
+    int r = sq_step(c->db, st);
+    if (r < 0)
+        return sq_fail(c->db);
+    if (r == 0)
+        return (flags & TOKEN_OPTIONAL) ? E_OK : E_UNAUTHENTICATED;
+    snprintf(j->user_id, sizeof(j->user_id), "%s", sq_text(st, 0));
+    sqlite3_reset(st);
+    return E_OK;
+}
+
+static int uses_idempotency(const store_job *j)
+{
+    return j->idem_key[0] != '\0' && j->user_id[0] != '\0';
+}
+
+static err_code err_by_name(const char *name)
+{
+    for (int e = 1; e < E__COUNT; e++)
+        if (strcmp(err_name((err_code)e), name) == 0)
+            return (err_code)e;
+    return E_INTERNAL;
+}
+
+/* The error code a stored error body names. */
+static err_code stored_err(const char *body)
+{
+    json_t *doc = json_loads(body, 0, NULL);
+    const char *code = json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
+    err_code e = code != NULL ? err_by_name(code) : E_INTERNAL;
+    json_decref(doc);
+    return e;
+}
+
+/* E_OK with *replayed = 0 (run the op) or 1 (job answered from storage). */
+static err_code idem_lookup(sq_ctx *c, int *replayed)
+{
+    store_job *j = c->job;
+    *replayed = 0;
+    sqlite3_stmt *st = sq_q(c->db, "SELECT request_hash, status, body FROM idempotency_keys"
+                                   " WHERE user_id = ? AND key = ?",
+                            "ss", j->user_id, j->idem_key);
+    int r = sq_step(c->db, st);
+    if (r <= 0)
+        return r < 0 ? sq_fail(c->db) : E_OK;
+    err_code e = E_OK;
+    if (strcmp(sq_text(st, 0), j->request_hash) != 0) {
+        e = E_IDEMPOTENCY_KEY_REUSED;
+    } else {
+        *replayed = 1;
+        j->replayed = 1;
+        j->status = (int)sq_int(st, 1);
+        j->replay_body = strdup(sq_text(st, 2));
+        if (j->status >= 400)
+            e = stored_err(j->replay_body);
+    }
+    sqlite3_reset(st);
+    return e;
+}
+
+static int idem_storable(err_code e)
+{
+    int status = err_http_status(e);
+    return e == E_OK || status == 402 || status == 409;
+}
+
+static err_code idem_store(sq_ctx *c, err_code e)
+{
+    store_job *j = c->job;
+    j->err = e;
+    char *body = store_job_render_body(j);
+    int status = e == E_OK ? j->status : err_http_status(e);
+    int r = sq_exec(c->db,
+                    "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "sssisl", j->user_id, j->idem_key, j->request_hash, status, body, c->now);
+    free(body);
+    return r < 0 ? sq_fail(c->db) : E_OK;
+}
+
+/* --- one job ------------------------------------------------------------ */
+
+static void keep_after(const sq_ctx *c, after_commit *after)
+{
+    if (c->after_catalog)
+        after->catalog = 1;
+    if (c->after_seatmap[0] != '\0')
+        json_array_append_new(after->seatmaps, json_string(c->after_seatmap));
+}
+
+/* Runs the op proper: auth, idempotency, the op. */
+static err_code run_op(sq_ctx *c, int *replayed)
+{
+    store_job *j = c->job;
+    *replayed = 0;
+    err_code e = authenticate(c);
+    if (e == E_OK && uses_idempotency(j))
+        e = idem_lookup(c, replayed);
+    if (e != E_OK || *replayed || ops[j->op].fn == NULL)
+        return e;
+    return ops[j->op].fn(c);
+}
+
+/* The job's writes are undone; its changes and details go with them. */
+static int undo_job(sq_store *s, store_job *j, int keep_details)
+{
+    store_changes_clear(s->job_changes);
+    if (!keep_details) {
+        json_decref(j->out);
+        j->out = NULL;
+    }
+    return sq_simple(s->db, "ROLLBACK TO job");
+}
+
+/* 0, or -1 when the transaction is lost (the batch must fail). */
+static int run_job(sq_store *s, store_job *j, int64_t now, after_commit *after)
+{
+    sq_ctx c = {.db = s->db, .job = j, .changes = s->job_changes, .now = now};
+    store_changes_clear(s->job_changes);
+    if (sq_simple(s->db, "SAVEPOINT job") != 0)
+        return -1;
+    int replayed;
+    err_code e = run_op(&c, &replayed);
+    sq_reset_all(s->db);
+    if (e == E_OK && j->status == 0)
+        j->status = 200;
+    if (e != E_OK && !c.keep_on_error && undo_job(s, j, 1) != 0)
+        return -1;
+    if (!replayed && uses_idempotency(j) && idem_storable(e)) {
+        err_code se = idem_store(&c, e);
+        if (se != E_OK) {
+            e = se;
+            undo_job(s, j, 0);
+        }
+    }
+    if (sq_simple(s->db, "RELEASE job") != 0)
+        return -1;
+    j->err = e;
+    if (e == E_OK || c.keep_on_error)
+        store_changes_merge(s->batch_changes, s->job_changes);
+    if (e == E_OK)
+        keep_after(&c, after);
+    return sqlite3_get_autocommit(sq_handle(s->db)) ? -1 : 0;
+}
+
+/* The expiry sweep (and, now and then, the purge of old idempotency
+ * keys), as one more savepoint of the batch. */
+static int run_sweep(sq_store *s, int64_t now)
+{
+    sq_ctx c = {.db = s->db, .changes = s->job_changes, .now = now};
+    store_changes_clear(s->job_changes);
+    if (sq_simple(s->db, "SAVEPOINT sweep") != 0)
+        return -1;
+    err_code e = sq_expire_due(&c);
+    if (e == E_OK && mono_ms() >= s->next_purge) {
+        s->next_purge = mono_ms() + IDEM_PURGE_EVERY_MS;
+        if (sq_exec(s->db, "DELETE FROM idempotency_keys WHERE created_at < ?", "l", now - IDEM_TTL_MS) < 0)
+            e = sq_fail(s->db);
+    }
+    sq_reset_all(s->db);
+    if (e != E_OK) {
+        log_msg(LOG_ERROR, "hold expiry failed: %s", err_name(e));
+        sq_simple(s->db, "ROLLBACK TO sweep");
+        store_changes_clear(s->job_changes);
+    }
+    if (sq_simple(s->db, "RELEASE sweep") != 0)
+        return -1;
+    store_changes_merge(s->batch_changes, s->job_changes);
+    return sqlite3_get_autocommit(sq_handle(s->db)) ? -1 : 0;
+}
+
+/* --- the batch ------------------------------------------------------------ */
+
+/* Bump every touched event's version once; versions[i] for event i. */
+static int bump_versions(sq_store *s, int64_t *versions)
+{
+    size_t n = store_changes_nevents(s->batch_changes);
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *st = sq_q(s->db, "UPDATE events SET version = version + 1 WHERE id = ? RETURNING version", "s",
+                                store_changes_event(s->batch_changes, i));
+        int r = sq_step(s->db, st);
+        if (r < 0)
+            return -1;
+        versions[i] = r == 1 ? sq_int(st, 0) : 0;
+        sq_reset_all(s->db);
+    }
+    return 0;
+}
+
+static void publish_changes(sq_store *s, const int64_t *versions)
+{
+    size_t n = store_changes_nevents(s->batch_changes);
+    for (size_t i = 0; i < n; i++) {
+        pubsub_change *pc = store_changes_build(s->batch_changes, i, versions[i]);
+        pubsub_publish(pc);
+        pubsub_change_unref(pc);
+    }
+}
+
+static void fail_job(store_job *j)
+{
+    j->err = E_UNAVAILABLE;
+    j->replayed = 0;
+    free(j->replay_body);
+    j->replay_body = NULL;
+    json_decref(j->out);
+    j->out = NULL;
+}
+
+/* Post-commit work: seat maps of newly published events, then the catalog
+ * (which installs the maps of any listed event still missing). */
+static void run_after(sq_store *s, after_commit *after, int64_t now)
+{
+    sq_ctx c = {.db = s->db, .changes = s->job_changes, .now = now};
+    size_t i;
+    json_t *id;
+    json_array_foreach(after->seatmaps, i, id)
+    {
+        if (sq_seatmap_load(&c, json_string_value(id)) != E_OK)
+            log_msg(LOG_ERROR, "seat map load of %s failed", json_string_value(id));
+    }
+    if (after->catalog && sq_catalog_load(&c) != E_OK)
+        log_msg(LOG_ERROR, "catalog reload failed");
+    sq_reset_all(s->db);
+}
+
+/* The transaction: 0 committed, -1 failed (and rolled back). */
+static int run_transaction(sq_store *s, store_job **jobs, size_t n, int sweep, int64_t now, after_commit *after,
+                           int64_t **versions)
+{
+    if (sq_simple(s->db, "BEGIN IMMEDIATE") != 0)
+        return -1;
+    int ok = 1;
+    for (size_t i = 0; i < n && ok; i++)
+        ok = run_job(s, jobs[i], now, after) == 0;
+    if (ok && sweep)
+        ok = run_sweep(s, now) == 0;
+    *versions = calloc(store_changes_nevents(s->batch_changes) + 1, sizeof(**versions));
+    if (*versions == NULL)
+        abort();
+    if (ok)
+        ok = bump_versions(s, *versions) == 0;
+    if (ok)
+        ok = sq_simple(s->db, "COMMIT") == 0;
+    if (!ok && !sqlite3_get_autocommit(sq_handle(s->db)))
+        sq_simple(s->db, "ROLLBACK");
+    return ok ? 0 : -1;
+}
+
+static void run_batch(sq_store *s, store_job **jobs, size_t n, int sweep)
+{
+    int64_t now = now_ms();
+    after_commit after = {0, json_array()};
+    int64_t *versions = NULL;
+    store_changes_clear(s->batch_changes);
+    if (run_transaction(s, jobs, n, sweep, now, &after, &versions) == 0) {
+        publish_changes(s, versions);
+        run_after(s, &after, now);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            fail_job(jobs[i]);
+    }
+    free(versions);
+    json_decref(after.seatmaps);
+    for (size_t i = 0; i < n; i++)
+        task_complete(&jobs[i]->task);
+}
+
+/* --- the queue and the thread ----------------------------------------- */
+
+static size_t take(sq_store *s, store_job **out, size_t max)
+{
+    size_t n = 0;
+    while (s->qlen > 0 && n < max) {
+        out[n++] = s->q[s->qhead];
+        s->qhead = (s->qhead + 1) % s->qcap;
+        s->qlen--;
+    }
+    return n;
+}
+
+static void wait_for_work(sq_store *s)
+{
+    while (s->qlen == 0 && !s->stopping) {
+        int64_t left = s->next_sweep - mono_ms();
+        if (left <= 0)
+            return;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    sq_store *s = arg;
+    store_job *batch[BATCH_MAX];
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        wait_for_work(s);
+        size_t n = take(s, batch, BATCH_MAX);
+        int stop = n == 0 && s->stopping;
+        pthread_mutex_unlock(&s->mu);
+        if (stop)
+            return NULL;
+        int sweep = mono_ms() >= s->next_sweep;
+        if (sweep)
+            s->next_sweep = mono_ms() + SWEEP_EVERY_MS;
+        run_batch(s, batch, n, sweep);
+    }
+}
+
+static void sq_submit(store_t *base, store_job *j)
+{
+    sq_store *s = (sq_store *)base;
+    pthread_mutex_lock(&s->mu);
+    if (s->qlen == s->qcap) {
+        size_t cap = s->qcap ? s->qcap * 2 : 1024;
+        store_job **q = malloc(cap * sizeof(*q));
+        if (q == NULL)
+            abort();
+        for (size_t i = 0; i < s->qlen; i++)
+            q[i] = s->q[(s->qhead + i) % s->qcap];
+        free(s->q);
+        s->q = q;
+        s->qhead = 0;
+        s->qcap = cap;
+    }
+    s->q[(s->qhead + s->qlen) % s->qcap] = j;
+    s->qlen++;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int sq_start(store_t *base)
+{
+    sq_store *s = (sq_store *)base;
+    if (s->started)
+        return 0;
+    s->next_sweep = mono_ms();
+    s->next_purge = mono_ms();
+    if (pthread_create(&s->thread, NULL, writer_main, s) != 0)
+        return -1;
+    s->started = 1;
+    return 0;
+}
+
+static void sq_close(store_t *base)
+{
+    sq_store *s = (sq_store *)base;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->started)
+        pthread_join(s->thread, NULL);
+    /* jobs queued without a running thread are answered, never dropped */
+    store_job *j;
+    while (take(s, &j, 1) == 1) {
+        fail_job(j);
+        task_complete(&j->task);
+    }
+    if (sq_db_close(s->db) != 0)
+        log_msg(LOG_ERROR, "sqlite database did not close cleanly");
+    store_changes_free(s->batch_changes);
+    store_changes_free(s->job_changes);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->q);
+    free(s);
+}
+
+static const store_backend sqlite_backend = {"sqlite", sq_start, sq_close, sq_submit};
+
+static int init_sync(sq_store *s)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return rc == 0 && pthread_mutex_init(&s->mu, NULL) == 0 ? 0 : -1;
+}
+
+store_t *sqlite_store_open(const char *path, char *err, size_t errlen)
+{
+    sq_db *db = sq_db_open(path, err, errlen);
+    if (db == NULL)
+        return NULL;
+    if (sq_migrate(sq_handle(db), NULL, err, errlen) != 0) {
+        sq_db_close(db);
+        return NULL;
+    }
+    sq_store *s = calloc(1, sizeof(*s));
+    if (s == NULL || init_sync(s) != 0)
+        abort();
+    s->base.backend = &sqlite_backend;
+    s->db = db;
+    s->batch_changes = store_changes_new();
+    s->job_changes = store_changes_new();
+    return &s->base;
+}
+
+int sqlite_store_migrate(const char *path, FILE *report, char *err, size_t errlen)
+{
+    sq_db *db = sq_db_open(path, err, errlen);
+    if (db == NULL)
+        return -1;
+    int rc = sq_migrate(sq_handle(db), report, err, errlen);
+    sq_db_close(db);
+    return rc;
+}

@@ -1,0 +1,227 @@
+// Many users racing for the same seats and GA tickets, then an audit of the
+// SQLite file after a clean shutdown: nothing oversold, nothing double-held,
+// every answered order durable, and the seat view equal to the database.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { useServer } from './lib/server.mjs';
+import { Client, expectStatus, expectError, pool } from './lib/client.mjs';
+import { makeUser, setupEvent, hold, pay, seatMap } from './lib/fixtures.mjs';
+
+let c;
+const srv = useServer('race', (s) => { c = new Client(s.base); });
+
+const N_USERS = 220;
+const N_SEAT_RACERS = 200;
+const N_GA_RACERS = 20;
+const GA_CAPACITY = 5;
+const SEATS = Array.from({ length: 60 }, (_, i) => `A-${Math.floor(i / 10) + 1}-${(i % 10) + 1}`);
+
+function pick(n, from) {
+  const a = [...from];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a.slice(0, n);
+}
+
+function sql(db, query) {
+  const out = execFileSync('sqlite3', ['-json', '-readonly', db, query], { encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : [];
+}
+
+test('race for 60 seats by 200 users and for 5 GA tickets by 20; then audit the database', { timeout: 170000 }, async (t) => {
+  const { event } = await setupEvent(c, {
+    venue: { sections: [{ id: 'A', name: 'Stalls', rows: Array.from({ length: 6 }, (_, i) => ({ id: String(i + 1), seats: 10 })) }] },
+    over: {
+      prices: [{ section: 'A', price_cents: 2500 }],
+      ga_tiers: [{ id: 'ga', name: 'Standing', price_cents: 1000, capacity: GA_CAPACITY }],
+      max_tickets_per_order: 4,
+    },
+  });
+  const users = await pool(20, Array.from({ length: N_USERS }), () => makeUser(c));
+  assert.equal(new Set(users.map((u) => u.id)).size, N_USERS);
+
+  // what the clients saw
+  const orders = new Map();      // order id -> {seats, tier, quantity, status}
+  const activeHolds = new Map(); // hold id -> seats (holds left active on purpose)
+  const unexpected = [];
+  const note = (label, r) => unexpected.push(`${label}: ${r.status} ${r.text.slice(0, 300)}`);
+
+  const payAndRecord = async (u, h, body) => {
+    const r = await pay(u, h.id);
+    if (r.status !== 201) return note(`pay ${h.id}`, r);
+    const o = r.json;
+    assert.equal(o.status, 'paid');
+    assert.equal(o.tickets.length, body.seats ? body.seats.length : body.quantity);
+    orders.set(o.id, { seats: body.seats || [], tier: body.tier, status: 'paid', user: u, tickets: o.tickets });
+  };
+
+  // --- round 1: everyone at once, 2 random seats each
+  const racers = users.slice(0, N_SEAT_RACERS);
+  const wants = racers.map(() => pick(2, SEATS));
+  const round1 = await Promise.all(racers.map((u, i) => hold(u, event.id, { seats: wants[i] })));
+  const winners = [];
+  round1.forEach((r, i) => {
+    if (r.status === 201) {
+      assert.deepEqual([...r.json.seats].sort(), [...wants[i]].sort());
+      winners.push({ u: racers[i], h: r.json, body: { seats: wants[i] }, i });
+    } else if (r.status === 409 && r.json?.error?.code === 'seat_unavailable') {
+      const taken = r.json.error.seats;
+      assert.ok(Array.isArray(taken) && taken.length >= 1 && taken.every((s) => wants[i].includes(s)),
+        `seat_unavailable lists some of the requested seats: ${JSON.stringify(taken)} of ${wants[i]}`);
+    } else {
+      note(`hold ${wants[i]}`, r);
+    }
+  });
+  assert.ok(winners.length >= 10, `${winners.length} winners of round 1`);
+  // no seat won twice
+  const won = winners.flatMap((w) => w.body.seats);
+  assert.equal(new Set(won).size, won.length, 'a seat was held by two holds at once');
+
+  // winners: most pay, some release, some keep the hold, some are declined (hold kept)
+  await Promise.all(winners.map(async (w, k) => {
+    const kind = k % 10;
+    if (kind === 7) {
+      expectStatus(await w.u.c.del(`/api/v1/holds/${w.h.id}`), 204);
+    } else if (kind === 8) {
+      activeHolds.set(w.h.id, w.body.seats);
+    } else if (kind === 9) {
+      expectError(await pay(w.u, w.h.id, 'tok_declined'), 402, 'payment_declined');
+      activeHolds.set(w.h.id, w.body.seats);
+    } else {
+      await payAndRecord(w.u, w.h, w.body);
+    }
+  }));
+  // refund every third paid order, concurrently with round 2
+  const toRefund = [...orders.entries()].filter((_, k) => k % 3 === 0);
+
+  // --- round 2: the losers try again (1 or 2 seats), while refunds run
+  const winnerSet = new Set(winners.map((w) => w.i));
+  const losers = racers.filter((_, i) => !winnerSet.has(i));
+  const round2 = losers.map((u) => ({ u, seats: pick(1 + Math.floor(Math.random() * 2), SEATS) }));
+  await Promise.all([
+    ...toRefund.map(async ([id, o]) => {
+      const r = await o.user.c.post(`/api/v1/orders/${id}/cancel`);
+      if (r.status !== 200) return note(`cancel ${id}`, r);
+      o.status = 'refunded';
+    }),
+    ...round2.map(async ({ u, seats }) => {
+      const r = await hold(u, event.id, { seats });
+      if (r.status === 201) return payAndRecord(u, r.json, { seats });
+      if (!(r.status === 409 && r.json?.error?.code === 'seat_unavailable')) note(`hold2 ${seats}`, r);
+    }),
+  ]);
+
+  // --- GA: 20 users, 1 ticket each, capacity 5
+  const gaRacers = users.slice(N_SEAT_RACERS, N_SEAT_RACERS + N_GA_RACERS);
+  const ga = await Promise.all(gaRacers.map((u) => hold(u, event.id, { tier: 'ga', quantity: 1 })));
+  const gaWins = [];
+  ga.forEach((r, i) => {
+    if (r.status === 201) gaWins.push({ u: gaRacers[i], h: r.json });
+    else if (!(r.status === 409 && r.json?.error?.code === 'sold_out')) note('ga hold', r);
+  });
+  assert.equal(gaWins.length, GA_CAPACITY, `GA holds granted: ${ga.map((r) => r.status)}`);
+  await Promise.all(gaWins.map((w) => payAndRecord(w.u, w.h, { tier: 'ga', quantity: 1 })));
+  assert.deepEqual(unexpected, [], 'unexpected answers during the race');
+
+  // --- what the clients know must be what the server shows
+  const { view } = await seatMap(c, event.id);
+  const viewStatus = new Map(view.seats.map((s) => [s.id, s.status]));
+  const sold = new Map();
+  for (const [id, o] of orders) {
+    if (o.status !== 'paid') continue;
+    for (const s of o.seats) {
+      assert.ok(!sold.has(s), `seat ${s} sold in two paid orders (${sold.get(s)}, ${id})`);
+      sold.set(s, id);
+    }
+  }
+  const held = new Set([...activeHolds.values()].flat());
+  for (const s of SEATS) {
+    const want = sold.has(s) ? 'sold' : held.has(s) ? 'held' : 'free';
+    assert.equal(viewStatus.get(s), want, `seat ${s} in the seat view`);
+  }
+  assert.equal(view.tiers[0].available, 0);
+  const paidGa = [...orders.values()].filter((o) => o.tier === 'ga' && o.status === 'paid').length;
+  assert.equal(paidGa, GA_CAPACITY);
+  const stats = expectStatus(await c.get(`/api/v1/events/${event.id}`), 200);
+  assert.deepEqual(stats.availability, {
+    seats_free: SEATS.length - sold.size - held.size, seats_held: held.size, seats_sold: sold.size,
+  });
+
+  t.diagnostic(`round 1: ${winners.length} of ${N_SEAT_RACERS} holds granted; orders ${orders.size} `
+    + `(${[...orders.values()].filter((o) => o.status === 'refunded').length} refunded); `
+    + `seats sold ${sold.size}, held ${held.size}, free ${SEATS.length - sold.size - held.size}`);
+
+  // --- audit the SQLite file after a clean shutdown
+  // (exit code and sanitizer output are asserted by the suite's after hook)
+  await srv.stop({ check: false });
+  const db = srv.dbPath;
+  assert.deepEqual(sql(db, 'PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+  const ev = `'${event.id.replace(/'/g, "''")}'`;
+  assert.deepEqual(sql(db, `SELECT t.seat_id, COUNT(*) AS n FROM tickets t JOIN orders o ON o.id = t.order_id
+      WHERE t.event_id = ${ev} AND o.status = 'paid' AND t.status = 'valid' AND t.seat_id IS NOT NULL
+      GROUP BY t.seat_id HAVING COUNT(*) > 1`), [], 'a seat in two paid valid tickets');
+  assert.deepEqual(sql(db, `SELECT t.id, t.status, o.status AS order_status FROM tickets t JOIN orders o ON o.id = t.order_id
+      WHERE t.event_id = ${ev} AND (o.status = 'paid') <> (t.status = 'valid')`), [], 'ticket status disagrees with its order');
+  assert.deepEqual(sql(db, `SELECT hs.seat_id, COUNT(*) AS n FROM hold_seats hs JOIN holds h ON h.id = hs.hold_id
+      WHERE h.event_id = ${ev} AND h.status = 'active' GROUP BY hs.seat_id HAVING COUNT(*) > 1`), [], 'a seat in two active holds');
+  assert.deepEqual(sql(db, `SELECT hs.hold_id, hs.seat_id, es.status, es.hold_id AS seat_hold FROM hold_seats hs
+      JOIN holds h ON h.id = hs.hold_id
+      LEFT JOIN event_seats es ON es.event_id = h.event_id AND es.seat_id = hs.seat_id
+      WHERE h.event_id = ${ev} AND h.status = 'active' AND (es.status IS NOT 'held' OR es.hold_id IS NOT hs.hold_id)`), [],
+  'a seat of an active hold is not held by it in event_seats');
+  assert.deepEqual(sql(db, `SELECT es.seat_id, es.hold_id, h.status FROM event_seats es LEFT JOIN holds h ON h.id = es.hold_id
+      WHERE es.event_id = ${ev} AND es.status = 'held' AND (h.status IS NOT 'active'
+        OR NOT EXISTS (SELECT 1 FROM hold_seats hs WHERE hs.hold_id = es.hold_id AND hs.seat_id = es.seat_id))`), [],
+  'a held seat without its active hold');
+  const [counts] = sql(db, `SELECT
+      (SELECT COUNT(*) FROM event_seats WHERE event_id = ${ev} AND status = 'sold') AS sold,
+      (SELECT COUNT(*) FROM event_seats WHERE event_id = ${ev} AND status = 'held') AS held,
+      (SELECT COUNT(*) FROM tickets WHERE event_id = ${ev} AND status = 'valid' AND seat_id IS NOT NULL) AS valid_seat_tickets,
+      (SELECT version FROM events WHERE id = ${ev}) AS version`);
+  assert.equal(counts.sold, counts.valid_seat_tickets, 'seats sold = valid seat tickets');
+  assert.equal(counts.sold, sold.size);
+  assert.equal(counts.held, held.size);
+  assert.equal(counts.version, view.version, 'the seat view\'s version is the database\'s');
+  assert.deepEqual(sql(db, `SELECT es.seat_id, es.order_id FROM event_seats es WHERE es.event_id = ${ev} AND es.status = 'sold'
+      AND NOT EXISTS (SELECT 1 FROM tickets t JOIN orders o ON o.id = t.order_id
+        WHERE t.order_id = es.order_id AND t.seat_id = es.seat_id AND t.status = 'valid' AND o.status = 'paid')`), [],
+  'a sold seat without a valid ticket of a paid order');
+  assert.deepEqual(sql(db, `SELECT h.id, h.status, o.id AS order_id FROM holds h LEFT JOIN orders o ON o.hold_id = h.id
+      WHERE h.event_id = ${ev} AND (h.status = 'paid') <> (o.id IS NOT NULL)`), [], 'paid holds and orders disagree');
+
+  // every order the clients were given exists with the status they expect, and no other
+  const dbOrders = new Map(sql(db, `SELECT id, status, total_cents FROM orders WHERE event_id = ${ev}`).map((o) => [o.id, o]));
+  assert.equal(dbOrders.size, orders.size, 'orders in the database = 201 answers');
+  for (const [id, o] of orders) {
+    assert.ok(dbOrders.has(id), `order ${id} answered 201 but is not in the database`);
+    assert.equal(dbOrders.get(id).status, o.status, `order ${id}`);
+  }
+  const dbTickets = sql(db, `SELECT id, order_id, seat_id, tier_id, code, status FROM tickets WHERE event_id = ${ev}`);
+  const byId = new Map(dbTickets.map((t) => [t.id, t]));
+  for (const [id, o] of orders) {
+    for (const t of o.tickets) {
+      const d = byId.get(t.id);
+      assert.ok(d, `ticket ${t.id} not in the database`);
+      assert.equal(d.order_id, id);
+      assert.equal(d.code, t.code);
+    }
+  }
+  assert.equal(new Set(dbTickets.map((t) => t.code)).size, dbTickets.length, 'ticket codes are unique');
+
+  // GA within capacity
+  const tiers = sql(db, `SELECT g.tier_id, g.capacity, g.sold, g.held,
+      (SELECT COUNT(*) FROM tickets t WHERE t.event_id = g.event_id AND t.tier_id = g.tier_id AND t.status = 'valid') AS valid
+      FROM ga_tiers g WHERE g.event_id = ${ev}`);
+  assert.equal(tiers.length, 1);
+  const [tier] = tiers;
+  assert.ok(tier.valid <= tier.capacity, `tier tickets ${tier.valid} > capacity ${tier.capacity}`);
+  assert.deepEqual({ valid: tier.valid, sold: tier.sold, held: tier.held }, { valid: GA_CAPACITY, sold: GA_CAPACITY, held: 0 });
+
+  // the seat view before shutdown = the database
+  const dbSeats = new Map(sql(db, `SELECT seat_id, status FROM event_seats WHERE event_id = ${ev}`).map((s) => [s.seat_id, s.status]));
+  assert.equal(dbSeats.size, SEATS.length);
+  for (const s of SEATS) assert.equal(viewStatus.get(s), dbSeats.get(s), `seat ${s}: view vs database`);
+});

@@ -1,0 +1,130 @@
+// Seat views: verbose and compact, versions, ETags, sizes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServer } from './lib/server.mjs';
+import { Client, expectStatus, expectError, rawRequest } from './lib/client.mjs';
+import { makeUser, setupEvent, holdOk, buy } from './lib/fixtures.mjs';
+
+let c;
+const srv = useServer('seats', (s) => { c = new Client(s.base); });
+
+test('verbose view: shape, prices, statuses; unpriced section omitted', async () => {
+  const { event } = await setupEvent(c);
+  const u = await makeUser(c);
+  await holdOk(u, event.id, { seats: ['A-1-3', 'A-1-4'] });
+  await buy(u, event.id, { seats: ['B-2-5'] });
+  const r = await c.get(`/api/v1/events/${event.id}/seats`);
+  const v = expectStatus(r, 200);
+  assert.equal(v.event_id, event.id);
+  assert.ok(Number.isInteger(v.version));
+  assert.equal(v.seats.length, 40, 'A (30) + B (10); C is not on sale');
+  assert.ok(!v.seats.some((s) => s.section === 'C' || s.id.startsWith('C-')));
+  const a13 = v.seats.find((s) => s.id === 'A-1-3');
+  assert.deepEqual({ ...a13 }, { id: 'A-1-3', section: 'A', row: '1', number: 3, price_cents: 5000, status: 'held' });
+  const b25 = v.seats.find((s) => s.id === 'B-2-5');
+  assert.deepEqual({ ...b25 }, { id: 'B-2-5', section: 'B', row: '2', number: 5, price_cents: 3000, status: 'sold' });
+  const counts = { free: 0, held: 0, sold: 0 };
+  for (const s of v.seats) counts[s.status] += 1;
+  assert.deepEqual(counts, { free: 37, held: 2, sold: 1 });
+  // layout order: sections, rows, numbers
+  assert.deepEqual(v.seats.slice(0, 3).map((s) => s.id), ['A-1-1', 'A-1-2', 'A-1-3']);
+  assert.equal(v.seats[10].id, 'A-2-1');
+  assert.equal(v.seats[30].id, 'B-1-1');
+  assert.equal(v.tiers.length, 1);
+  assert.deepEqual({ ...v.tiers[0] }, { id: 'ga', name: 'Standing', price_cents: 2000, capacity: 50, available: 50 });
+  expectError(await c.get('/api/v1/events/evt_doesnotexist00000000/seats'), 404, 'not_found');
+});
+
+test('compact view: rows of f/h/s/x with one character per seat', async () => {
+  const { event } = await setupEvent(c);
+  const u = await makeUser(c);
+  await holdOk(u, event.id, { seats: ['A-1-1', 'A-2-10'] });
+  await buy(u, event.id, { seats: ['B-1-5', 'B-2-1'] });
+  await holdOk(u, event.id, { tier: 'ga', quantity: 4 });
+  const r = await c.get(`/api/v1/events/${event.id}/seats?view=compact`);
+  const v = expectStatus(r, 200);
+  assert.equal(v.event_id, event.id);
+  assert.ok(Number.isInteger(v.version));
+  const secs = Object.fromEntries(v.sections.map((s) => [s.id, s]));
+  assert.equal(secs.A.price_cents, 5000);
+  assert.equal(secs.B.price_cents, 3000);
+  assert.deepEqual(secs.A.rows.map((x) => ({ ...x })), [
+    { id: '1', status: 'hfffffffff' },
+    { id: '2', status: 'fffffffffh' },
+    { id: '3', status: 'ffffffffff' },
+  ]);
+  assert.deepEqual(secs.B.rows.map((x) => ({ ...x })), [
+    { id: '1', status: 'ffffs' },
+    { id: '2', status: 'sffff' },
+  ]);
+  if (secs.C) {
+    assert.deepEqual(secs.C.rows.map((x) => x.status), ['xxxx'], 'an unpriced section is all x');
+  }
+  assert.equal(v.tiers[0].id, 'ga');
+  assert.equal(v.tiers[0].available, 46);
+  const verbose = expectStatus(await c.get(`/api/v1/events/${event.id}/seats`), 200);
+  assert.equal(verbose.version, v.version, 'both views carry the same version');
+});
+
+test('version grows with every change; ETag + If-None-Match 304 on both views', async () => {
+  const { event } = await setupEvent(c);
+  const u = await makeUser(c);
+  for (const path of [`/api/v1/events/${event.id}/seats`, `/api/v1/events/${event.id}/seats?view=compact`]) {
+    const r1 = await c.get(path);
+    const v1 = expectStatus(r1, 200);
+    const etag = r1.headers.etag;
+    assert.ok(etag, `${path} has an ETag`);
+    const nm = await c.get(path, { headers: { 'if-none-match': etag } });
+    assert.equal(nm.status, 304, `${path} with If-None-Match: ${nm.status}`);
+    assert.equal(nm.text, '');
+    assert.equal(nm.headers.etag, etag);
+
+    const h = await holdOk(u, event.id, { seats: [path.includes('compact') ? 'A-3-1' : 'A-3-2'] });
+    const r2 = await c.get(path, { headers: { 'if-none-match': etag } });
+    const v2 = expectStatus(r2, 200);
+    assert.ok(v2.version > v1.version, `version ${v1.version} -> ${v2.version} after a hold`);
+    assert.notEqual(r2.headers.etag, etag);
+
+    expectStatus(await u.c.del(`/api/v1/holds/${h.id}`), 204);
+    const v3 = expectStatus(await c.get(path), 200);
+    assert.ok(v3.version > v2.version, `version ${v2.version} -> ${v3.version} after a release`);
+  }
+  const vv = await c.get(`/api/v1/events/${event.id}/seats`);
+  const cv = await c.get(`/api/v1/events/${event.id}/seats?view=compact`);
+  assert.notEqual(vv.headers.etag, cv.headers.etag, 'the two views are different representations');
+  // a tier change bumps the version too
+  const before = expectStatus(await c.get(`/api/v1/events/${event.id}/seats?view=compact`), 200);
+  await holdOk(u, event.id, { tier: 'ga', quantity: 1 });
+  const after = expectStatus(await c.get(`/api/v1/events/${event.id}/seats?view=compact`), 200);
+  assert.ok(after.version > before.version);
+  assert.equal(after.tiers[0].available, before.tiers[0].available - 1);
+});
+
+test('a 10,000-seat map: compact view well under 40 KB (about 1 KB gzipped); verbose lists every seat', async () => {
+  const rows = Array.from({ length: 100 }, (_, i) => ({ id: String(i + 1), seats: 50 }));
+  const sections = [
+    { id: 'L', name: 'Left', rows },
+    { id: 'R', name: 'Right', rows },
+  ];
+  const { event, venue } = await setupEvent(c, {
+    venue: { sections },
+    over: { prices: [{ section: 'L', price_cents: 4500 }, { section: 'R', price_cents: 3500 }], ga_tiers: [] },
+  });
+  assert.equal(venue.seat_count, 10000);
+  const path = `/api/v1/events/${event.id}/seats?view=compact`;
+  const plain = await rawRequest(srv.base, { path, headers: { 'accept-encoding': 'identity' } });
+  assert.equal(plain.status, 200);
+  assert.ok(plain.body.length < 40 * 1024, `compact body is ${plain.body.length} bytes`);
+  const v = JSON.parse(plain.body.toString());
+  assert.equal(v.sections.length, 2);
+  for (const s of v.sections) {
+    assert.equal(s.rows.length, 100);
+    for (const row of s.rows) assert.equal(row.status, 'f'.repeat(50));
+  }
+  const gz = await rawRequest(srv.base, { path, headers: { 'accept-encoding': 'gzip' } });
+  assert.equal(gz.headers['content-encoding'], 'gzip');
+  assert.ok(gz.body.length < 4096, `gzipped compact body is ${gz.body.length} bytes`);
+  const verbose = expectStatus(await c.get(`/api/v1/events/${event.id}/seats`), 200);
+  assert.equal(verbose.seats.length, 10000);
+  assert.equal(verbose.seats[9999].id, 'R-100-50');
+});
