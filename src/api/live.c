@@ -127,7 +127,9 @@ typedef struct {
  * message sent to its receiver after it unregistered. */
 static pthread_mutex_t loops_lock = PTHREAD_MUTEX_INITIALIZER;
 static live_loop *active_loops[MAX_LOOPS];
-static live_loop *all_loops[MAX_LOOPS]; /* kept for handlers after stop */
+/* Every loop's state, never freed: handlers may still run on a loop after
+ * its stop hook (they answer 503), and this keeps it reachable until exit. */
+static live_loop *all_loops[MAX_LOOPS];
 static __thread live_loop *this_loop;
 
 /* --- subscribers --------------------------------------------------------- */
@@ -181,17 +183,22 @@ static void sub_queue(live_sub *s, uint8_t opcode, const char *data, size_t len)
         s->since_snap++;
 }
 
+static void sub_queue_snapshot_body(live_sub *s, const seatmap_body *b)
+{
+    sub_queue(s, WSLAY_TEXT_FRAME, b->data, b->len);
+    s->since_snap = 0;
+    s->snap_len = b->len;
+    s->version = b->version;
+    s->lagging = 0;
+}
+
 /* Queue the current snapshot; -1 when the map is gone. */
 static int sub_queue_snapshot(live_sub *s)
 {
     seatmap_body *b = seatmap_view_get(s->event_id, SEATMAP_VIEW_SNAPSHOT);
     if (b == NULL)
         return -1;
-    sub_queue(s, WSLAY_TEXT_FRAME, b->data, b->len);
-    s->since_snap = 0;
-    s->snap_len = b->len;
-    s->version = b->version;
-    s->lagging = 0;
+    sub_queue_snapshot_body(s, b);
     seatmap_body_unref(b);
     return 0;
 }
@@ -414,8 +421,17 @@ static void live_accept(h2o_req_t *req, const char *event_id)
 {
     live_loop *L = this_loop;
     const char *key = NULL;
+    if (L == NULL || L->stopping) {
+        http_send_error(req, E_UNAVAILABLE, NULL, NULL);
+        return;
+    }
     if (h2o_is_websocket_handshake(req, &key) != 0 || key == NULL) {
         send_upgrade_required(req);
+        return;
+    }
+    seatmap_body *snap = seatmap_view_get(event_id, SEATMAP_VIEW_SNAPSHOT);
+    if (snap == NULL) {
+        http_send_error(req, E_NOT_FOUND, NULL, NULL);
         return;
     }
     live_sub *s = calloc(1, sizeof(*s));
@@ -424,17 +440,11 @@ static void live_accept(h2o_req_t *req, const char *event_id)
     s->loop = L;
     snprintf(s->event_id, sizeof(s->event_id), "%s", event_id);
     s->last_seen = s->last_ping = h2o_now(L->ctx->loop);
-    seatmap_body *snap = seatmap_view_get(event_id, SEATMAP_VIEW_SNAPSHOT);
-    if (snap == NULL) {
-        free(s);
-        http_send_error(req, E_NOT_FOUND, NULL, NULL);
-        return;
-    }
-    seatmap_body_unref(snap); /* rendered and cached now; queued below */
     s->conn = h2o_upgrade_to_websocket(req, key, s, on_ws_msg);
     wslay_event_config_set_max_recv_msg_length(s->conn->ws_ctx, MAX_CLIENT_MSG);
     h2o_linklist_insert(&group_get(L, event_id)->subs, &s->link);
-    sub_queue_snapshot(s); /* flushed by h2o once the 101 is out */
+    sub_queue_snapshot_body(s, snap); /* flushed by h2o once the 101 is out */
+    seatmap_body_unref(snap);
     if (!h2o_timeout_is_linked(&L->tick))
         h2o_timeout_link(L->ctx->loop, &L->tick_timeout, &L->tick);
 }
@@ -449,10 +459,6 @@ static void live_loaded(h2o_req_t *req, store_job *j)
 
 static int on_live(h2o_req_t *req, const route_params *p)
 {
-    if (this_loop == NULL || this_loop->stopping) {
-        http_send_error(req, E_UNAVAILABLE, NULL, NULL);
-        return 0;
-    }
     char *event_id = route_param_dup(req, p, 0);
     if (seatmap_has(event_id))
         live_accept(req, event_id);

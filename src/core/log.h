@@ -8,6 +8,8 @@
 #ifndef TIXIN_CORE_LOG_H
 #define TIXIN_CORE_LOG_H
 
+#include <stddef.h>
+
 enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_set_level(int level);

@@ -143,15 +143,17 @@ test('DELETE /holds/{id}: 204 frees the seats; someone else\'s, unknown or alrea
 test('hold expiry (hold_ttl_seconds 2): seats free again without any request; paying is 409 hold_expired', async () => {
   const { event } = await setupEvent(c, { over: { hold_ttl_seconds: 2 } });
   const u = await makeUser(c);
+  const tStart = Date.now(); // the hold expires no earlier than tStart + 2 s
   const h = await holdOk(u, event.id, { seats: ['A-3-5', 'A-3-6'] });
   const g = await holdOk(u, event.id, { tier: 'ga', quantity: 2 });
   const t0 = Date.now();
   const exp = Date.parse(h.expires_at);
-  assert.ok(exp - t0 <= 2500 && exp - t0 >= 500, `expires_at ${h.expires_at} for a 2 s ttl`);
+  assert.ok(exp - t0 <= 3000 && exp - t0 >= 500, `expires_at ${h.expires_at} for a 2 s ttl (second precision)`);
   const { view: v0 } = await seatMap(c, event.id);
   // no request but reads until the seats come back
-  await sleep(1500);
-  assert.equal(await seatStatus(c, event.id, 'A-3-5'), 'held', 'not expired before its ttl');
+  await sleep(Math.max(0, t0 + 1200 - Date.now()));
+  const st = await seatStatus(c, event.id, 'A-3-5');
+  if (Date.now() < tStart + 1900) assert.equal(st, 'held', 'not expired before its ttl');
   await eventually(async () => {
     const { byId } = await seatMap(c, event.id);
     return byId.get('A-3-5').status === 'free' && byId.get('A-3-6').status === 'free';

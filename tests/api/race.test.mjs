@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { useServer } from './lib/server.mjs';
+import { useServer, sleep } from './lib/server.mjs';
 import { Client, expectStatus, expectError, pool } from './lib/client.mjs';
 import { makeUser, setupEvent, hold, pay, seatMap } from './lib/fixtures.mjs';
 
@@ -29,6 +29,36 @@ function pick(n, from) {
 function sql(db, query) {
   const out = execFileSync('sqlite3', ['-json', '-readonly', db, query], { encoding: 'utf8' });
   return out.trim() ? JSON.parse(out) : [];
+}
+
+function auditInvariants(db, eventId) {
+  const ev = `'${eventId.replace(/'/g, "''")}'`;
+  assert.deepEqual(sql(db, `SELECT t.seat_id, COUNT(*) AS n FROM tickets t JOIN orders o ON o.id = t.order_id
+      WHERE t.event_id = ${ev} AND o.status = 'paid' AND t.status = 'valid' AND t.seat_id IS NOT NULL
+      GROUP BY t.seat_id HAVING COUNT(*) > 1`), [], 'a seat in two paid valid tickets');
+  assert.deepEqual(sql(db, `SELECT t.id, t.status, o.status AS order_status FROM tickets t JOIN orders o ON o.id = t.order_id
+      WHERE t.event_id = ${ev} AND (o.status = 'paid') <> (t.status = 'valid')`), [], 'ticket status disagrees with its order');
+  assert.deepEqual(sql(db, `SELECT hs.seat_id, COUNT(*) AS n FROM hold_seats hs JOIN holds h ON h.id = hs.hold_id
+      WHERE h.event_id = ${ev} AND h.status = 'active' GROUP BY hs.seat_id HAVING COUNT(*) > 1`), [], 'a seat in two active holds');
+  assert.deepEqual(sql(db, `SELECT hs.hold_id, hs.seat_id, es.status, es.hold_id AS seat_hold FROM hold_seats hs
+      JOIN holds h ON h.id = hs.hold_id
+      LEFT JOIN event_seats es ON es.event_id = h.event_id AND es.seat_id = hs.seat_id
+      WHERE h.event_id = ${ev} AND h.status = 'active' AND (es.status IS NOT 'held' OR es.hold_id IS NOT hs.hold_id)`), [],
+  'a seat of an active hold is not held by it in event_seats');
+  assert.deepEqual(sql(db, `SELECT es.seat_id, es.hold_id, h.status FROM event_seats es LEFT JOIN holds h ON h.id = es.hold_id
+      WHERE es.event_id = ${ev} AND es.status = 'held' AND (h.status IS NOT 'active'
+        OR NOT EXISTS (SELECT 1 FROM hold_seats hs WHERE hs.hold_id = es.hold_id AND hs.seat_id = es.seat_id))`), [],
+  'a held seat without its active hold');
+  assert.deepEqual(sql(db, `SELECT es.seat_id, es.order_id FROM event_seats es WHERE es.event_id = ${ev} AND es.status = 'sold'
+      AND NOT EXISTS (SELECT 1 FROM tickets t JOIN orders o ON o.id = t.order_id
+        WHERE t.order_id = es.order_id AND t.seat_id = es.seat_id AND t.status = 'valid' AND o.status = 'paid')`), [],
+  'a sold seat without a valid ticket of a paid order');
+  assert.deepEqual(sql(db, `SELECT t.seat_id, t.order_id FROM tickets t WHERE t.event_id = ${ev} AND t.status = 'valid'
+      AND t.seat_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM event_seats es
+        WHERE es.event_id = t.event_id AND es.seat_id = t.seat_id AND es.status = 'sold' AND es.order_id = t.order_id)`), [],
+  'a valid seat ticket whose seat is not sold to its order');
+  assert.deepEqual(sql(db, `SELECT h.id, h.status, o.id AS order_id FROM holds h LEFT JOIN orders o ON o.hold_id = h.id
+      WHERE h.event_id = ${ev} AND (h.status = 'paid') <> (o.id IS NOT NULL)`), [], 'paid holds and orders disagree');
 }
 
 test('race for 60 seats by 200 users and for 5 GA tickets by 20; then audit the database', { timeout: 170000 }, async (t) => {
@@ -150,6 +180,40 @@ test('race for 60 seats by 200 users and for 5 GA tickets by 20; then audit the 
     seats_free: SEATS.length - sold.size - held.size, seats_held: held.size, seats_sold: sold.size,
   });
 
+  // --- paying around the moment of expiry (ttl 2 s): each hold is either paid
+  // (its seat stays sold) or 409 hold_expired (its seat comes free), never both
+  const { event: ev2 } = await setupEvent(c, {
+    venue: { sections: [{ id: 'A', name: 'Stalls', rows: Array.from({ length: 3 }, (_, i) => ({ id: String(i + 1), seats: 10 })) }] },
+    over: { prices: [{ section: 'A', price_cents: 1500 }], ga_tiers: [], hold_ttl_seconds: 2 },
+  });
+  const exSeats = SEATS.slice(0, 30);
+  const exUsers = users.slice(0, exSeats.length);
+  const exHolds = await Promise.all(exUsers.map((u, i) => hold(u, ev2.id, { seats: [exSeats[i]] })));
+  exHolds.forEach((r) => expectStatus(r, 201));
+  const exResults = await Promise.all(exHolds.map(async (r, i) => {
+    const offset = -800 + i * 80; // ms relative to expires_at: -800 .. +1520
+    await sleep(Math.max(0, Date.parse(r.json.expires_at) + offset - Date.now()));
+    return { seat: exSeats[i], offset, r: await pay(exUsers[i], r.json.id) };
+  }));
+  const exPaid = new Map();
+  for (const { seat, offset, r } of exResults) {
+    if (r.status === 201) {
+      assert.ok(offset < 1100, `paid ${offset} ms after expires_at (second precision): an expired hold was paid`);
+      exPaid.set(seat, r.json.id);
+    } else if (r.status === 409 && r.json?.error?.code === 'hold_expired') {
+      // expected for late payments
+    } else {
+      note(`pay at expires_at${offset >= 0 ? '+' : ''}${offset} ms`, r);
+    }
+  }
+  assert.deepEqual(unexpected, [], 'unexpected answers around expiry');
+  await sleep(1500); // every hold has expired by now, and the sweeper (<= 250 ms) has run
+  const { view: exView } = await seatMap(c, ev2.id);
+  for (const s of exView.seats) {
+    assert.equal(s.status, exPaid.has(s.id) ? 'sold' : 'free', `seat ${s.id} after the expiry race`);
+  }
+  t.diagnostic(`expiry race: ${exPaid.size} of ${exSeats.length} paid around their expiry`);
+
   t.diagnostic(`round 1: ${winners.length} of ${N_SEAT_RACERS} holds granted; orders ${orders.size} `
     + `(${[...orders.values()].filter((o) => o.status === 'refunded').length} refunded); `
     + `seats sold ${sold.size}, held ${held.size}, free ${SEATS.length - sold.size - held.size}`);
@@ -159,23 +223,8 @@ test('race for 60 seats by 200 users and for 5 GA tickets by 20; then audit the 
   await srv.stop({ check: false });
   const db = srv.dbPath;
   assert.deepEqual(sql(db, 'PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+  for (const id of [event.id, ev2.id]) auditInvariants(db, id);
   const ev = `'${event.id.replace(/'/g, "''")}'`;
-  assert.deepEqual(sql(db, `SELECT t.seat_id, COUNT(*) AS n FROM tickets t JOIN orders o ON o.id = t.order_id
-      WHERE t.event_id = ${ev} AND o.status = 'paid' AND t.status = 'valid' AND t.seat_id IS NOT NULL
-      GROUP BY t.seat_id HAVING COUNT(*) > 1`), [], 'a seat in two paid valid tickets');
-  assert.deepEqual(sql(db, `SELECT t.id, t.status, o.status AS order_status FROM tickets t JOIN orders o ON o.id = t.order_id
-      WHERE t.event_id = ${ev} AND (o.status = 'paid') <> (t.status = 'valid')`), [], 'ticket status disagrees with its order');
-  assert.deepEqual(sql(db, `SELECT hs.seat_id, COUNT(*) AS n FROM hold_seats hs JOIN holds h ON h.id = hs.hold_id
-      WHERE h.event_id = ${ev} AND h.status = 'active' GROUP BY hs.seat_id HAVING COUNT(*) > 1`), [], 'a seat in two active holds');
-  assert.deepEqual(sql(db, `SELECT hs.hold_id, hs.seat_id, es.status, es.hold_id AS seat_hold FROM hold_seats hs
-      JOIN holds h ON h.id = hs.hold_id
-      LEFT JOIN event_seats es ON es.event_id = h.event_id AND es.seat_id = hs.seat_id
-      WHERE h.event_id = ${ev} AND h.status = 'active' AND (es.status IS NOT 'held' OR es.hold_id IS NOT hs.hold_id)`), [],
-  'a seat of an active hold is not held by it in event_seats');
-  assert.deepEqual(sql(db, `SELECT es.seat_id, es.hold_id, h.status FROM event_seats es LEFT JOIN holds h ON h.id = es.hold_id
-      WHERE es.event_id = ${ev} AND es.status = 'held' AND (h.status IS NOT 'active'
-        OR NOT EXISTS (SELECT 1 FROM hold_seats hs WHERE hs.hold_id = es.hold_id AND hs.seat_id = es.seat_id))`), [],
-  'a held seat without its active hold');
   const [counts] = sql(db, `SELECT
       (SELECT COUNT(*) FROM event_seats WHERE event_id = ${ev} AND status = 'sold') AS sold,
       (SELECT COUNT(*) FROM event_seats WHERE event_id = ${ev} AND status = 'held') AS held,
@@ -185,12 +234,18 @@ test('race for 60 seats by 200 users and for 5 GA tickets by 20; then audit the 
   assert.equal(counts.sold, sold.size);
   assert.equal(counts.held, held.size);
   assert.equal(counts.version, view.version, 'the seat view\'s version is the database\'s');
-  assert.deepEqual(sql(db, `SELECT es.seat_id, es.order_id FROM event_seats es WHERE es.event_id = ${ev} AND es.status = 'sold'
-      AND NOT EXISTS (SELECT 1 FROM tickets t JOIN orders o ON o.id = t.order_id
-        WHERE t.order_id = es.order_id AND t.seat_id = es.seat_id AND t.status = 'valid' AND o.status = 'paid')`), [],
-  'a sold seat without a valid ticket of a paid order');
-  assert.deepEqual(sql(db, `SELECT h.id, h.status, o.id AS order_id FROM holds h LEFT JOIN orders o ON o.hold_id = h.id
-      WHERE h.event_id = ${ev} AND (h.status = 'paid') <> (o.id IS NOT NULL)`), [], 'paid holds and orders disagree');
+
+  const ev2q = `'${ev2.id.replace(/'/g, "''")}'`;
+  const ex = new Map(sql(db, `SELECT es.seat_id, es.status, o.id AS order_id, o.status AS order_status FROM event_seats es
+      LEFT JOIN orders o ON o.id = es.order_id WHERE es.event_id = ${ev2q}`).map((r) => [r.seat_id, r]));
+  for (const s of exSeats) {
+    const row = ex.get(s);
+    if (exPaid.has(s)) assert.deepEqual({ ...row }, { seat_id: s, status: 'sold', order_id: exPaid.get(s), order_status: 'paid' });
+    else assert.equal(row.status, 'free', `seat ${s} of an expired hold`);
+  }
+  assert.deepEqual(sql(db, `SELECT status, COUNT(*) AS n FROM holds WHERE event_id = ${ev2q} AND status NOT IN ('paid', 'expired') GROUP BY status`), [],
+    'every hold of the expiry race is paid or expired');
+  assert.equal(sql(db, `SELECT COUNT(*) AS n FROM orders WHERE event_id = ${ev2q}`)[0].n, exPaid.size);
 
   // every order the clients were given exists with the status they expect, and no other
   const dbOrders = new Map(sql(db, `SELECT id, status, total_cents FROM orders WHERE event_id = ${ev}`).map((o) => [o.id, o]));
