@@ -140,12 +140,15 @@ test('GET /me/orders: {items, next_cursor}, newest first, limit/cursor paginatio
   expectStatus(await buyer.c.get('/api/v1/me/orders?limit=100'), 200);
 });
 
-test('GET /me/orders with limit=0, 101 or junk is 422 invalid_field limit', async () => {
+test('GET /me/orders with limit=0, 101 or junk, or a forged cursor, is 422 invalid_field', async () => {
   const u = await makeUser(c);
   for (const l of ['0', '101', '-1', 'abc']) {
     const e = expectError(await u.c.get(`/api/v1/me/orders?limit=${l}`), 422, 'invalid_field');
     assert.equal(e.field, 'limit');
   }
+  // a cursor the server did not issue (docs/openapi.yaml)
+  const e = expectError(await u.c.get('/api/v1/me/orders?cursor=not-a-real-cursor'), 422, 'invalid_field');
+  assert.equal(e.field, 'cursor');
 });
 
 test('repeated failed sign-ins for one email are 429 rate_limited with Retry-After; other emails unaffected', async () => {

@@ -201,6 +201,8 @@ test('GET /events: published & upcoming only, soonest first, city/q/from/to filt
     const e = expectError(await c.get(`/api/v1/events?limit=${lim}`), 422, 'invalid_field');
     assert.equal(e.field, 'limit');
   }
+  assert.equal(expectError(await c.get('/api/v1/events?cursor=forged'), 422, 'invalid_field').field, 'cursor');
+  assert.equal(expectError(await c.get('/api/v1/events?from=yesterday'), 422, 'invalid_field').field, 'from');
   // available follows holds (seats and GA)
   const u = await makeUser(c);
   await holdOk(u, e10.id, { seats: ['A-1-1', 'A-1-2'] });

@@ -136,3 +136,18 @@ test('concurrent retries with the same key create exactly one hold (and one orde
   const mine = expectStatus(await u.c.get('/api/v1/me/orders'), 200);
   assert.equal(mine.items.length, 1);
 });
+
+test('answers other than 2xx/402/409 are not stored: the key works again after a 404 or 422; keys over 255 chars are 422', async () => {
+  const { event } = await setupEvent(c);
+  const u = await makeUser(c);
+  const k = key();
+  expectError(await hold(u, event.id, { seats: ['Z-9-9'] }, { 'idempotency-key': k }), 404, 'seat_not_found');
+  expectError(await hold(u, event.id, { seats: [] }, { 'idempotency-key': k }), 422, 'invalid_field');
+  const ok = await hold(u, event.id, { seats: ['B-2-3'] }, { 'idempotency-key': k });
+  expectStatus(ok, 201);
+  const again = await hold(u, event.id, { seats: ['B-2-3'] }, { 'idempotency-key': k });
+  assert.equal(again.status, 201);
+  assert.equal(again.text, ok.text);
+  expectError(await hold(u, event.id, { seats: ['B-2-4'] }, { 'idempotency-key': 'k'.repeat(256) }), 422, 'invalid_field');
+  expectStatus(await hold(u, event.id, { seats: ['B-2-4'] }, { 'idempotency-key': 'k'.repeat(255) }), 201);
+});
