@@ -64,7 +64,9 @@ test('POST /sessions: 201 {token, user}; wrong password or unknown email 401 inv
 
 test('GET /me: 200 with the token; 401 unauthenticated without or with a bad one', async () => {
   const u = await makeUser(c, { name: 'Me Myself' });
-  const me = expectStatus(await u.c.get('/api/v1/me'), 200);
+  const r = await u.c.get('/api/v1/me');
+  const me = expectStatus(r, 200);
+  assert.ok(!/password|hash|argon/i.test(r.text), `leaks a password/hash: ${r.text}`);
   assert.equal(me.id, u.id);
   assert.equal(me.email, u.email);
   assert.equal(me.name, 'Me Myself');

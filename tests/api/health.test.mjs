@@ -28,6 +28,13 @@ test('GET /metrics is Prometheus text with http_requests_total', async () => {
   assert.match(r.headers['content-type'], /^text\/plain/);
   assert.match(r.text, /^http_requests_total(\{[^}]*\})? \d+/m);
   assert.match(r.text, /# TYPE http_requests_total counter/);
+  const total = (text) => text.split('\n')
+    .map((l) => /^http_requests_total(?:\{[^}]*\})?\s+(\S+)/.exec(l))
+    .filter(Boolean).reduce((sum, m) => sum + Number(m[1]), 0);
+  const before = total(r.text);
+  for (let i = 0; i < 5; i++) await c.get('/healthz');
+  const after = total((await c.get('/metrics')).text);
+  assert.ok(after >= before + 5, `http_requests_total ${before} -> ${after} after 5 requests`);
 });
 
 test('an unknown route is 404 not_found', async () => {

@@ -7,6 +7,7 @@
  * (event_write) that takes a complete set of fields: a patch is the stored
  * fields overlaid with the given ones, so both paths validate the same way.
  */
+#include "booking/rules.h"
 #include "store/sqlite/sq.h"
 
 #include <stdio.h>
@@ -316,7 +317,13 @@ err_code sq_op_event_patch(sq_ctx *c)
     json_t *patch = json_object_get(c->job->args, "fields");
     if (json_is_object(patch))
         json_object_update(f, patch);
-    e = event_write(c, ev.id, ev.org_id, f);
+    /* The API checked the patch's times against each other; only here,
+     * merged with the stored ones, can the whole be checked. */
+    rule_err re;
+    if (rules_event_times(f, &re) != 0)
+        e = sq_invalid(c, re.field, re.message);
+    else
+        e = event_write(c, ev.id, ev.org_id, f);
     json_decref(f);
     return e == E_OK ? answer_event(c, ev.id, 200) : e;
 }
