@@ -72,7 +72,7 @@ unit: $(B)/unit-tests
 	$(B)/unit-tests
 
 test: release asan $(B)/unit-tests
-	tests/run
+	B=$(B) tests/run
 
 clean:
 	rm -rf $(B)
