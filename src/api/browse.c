@@ -6,7 +6,11 @@
  * (booking/catalog.c) holds the published events with their JSON pre-made,
  * and the seat maps (booking/seatmap.c) hold availability and the seat
  * views rendered once per version. Handlers here only pick, filter and
- * concatenate bytes. The store is used only as a fallback: for drafts
+ * concatenate bytes; event pages and listings are cached once rendered (in
+ * the catalog snapshot, with their gzip copy: booking/catalog.h) and reused
+ * while the seat-map state (pages: version and install) or the exact
+ * content (listings: the entries shown and their availability) is
+ * unchanged. The store is used only as a fallback: for drafts
  * (members may see them), and to load a published event's map that is not
  * in memory yet.
  *
@@ -197,6 +201,40 @@ static int on_seats(h2o_req_t *req, const route_params *p)
     return 0;
 }
 
+/* --- rendered bodies (event pages, listings) ---------------------------- */
+
+static const char *rendered_gzip(void *arg, size_t *len)
+{
+    return seatmap_body_gzip(arg, len);
+}
+
+/* 200 with a body rendered here and cached in the catalog: the same bytes
+ * and headers as http_send_bytes, but gzipped once per body. Takes over
+ * the caller's reference. */
+static void send_rendered(h2o_req_t *req, seatmap_body *b)
+{
+    seatmap_body **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), body_release);
+    *slot = b;
+    http_send_bytes_gz(req, 200, JSON_TYPE, h2o_iovec_init(b->data, b->len), rendered_gzip, b);
+}
+
+static seatmap_body *body_concat(const h2o_iovec_t *parts, size_t n, int64_t version)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += parts[i].len;
+    char *data = malloc(len + 1);
+    if (data == NULL)
+        abort();
+    char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, parts[i].base, parts[i].len);
+        p += parts[i].len;
+    }
+    *p = '\0';
+    return seatmap_body_new(data, len, version);
+}
+
 /* --- the event page ---------------------------------------------------- */
 
 typedef struct {
@@ -227,9 +265,14 @@ static void page_loaded(h2o_req_t *req, store_job *j)
 }
 
 /* 0 when answered from memory. */
-static int page_from_memory(h2o_req_t *req, const catalog_entry *e)
+static int page_from_memory(h2o_req_t *req, catalog *c, const catalog_entry *e)
 {
     seatmap_counts n;
+    seatmap_body *b = seatmap_get_counts(e->id, &n) == 0 ? catalog_page_get(c, e, &n) : NULL;
+    if (b != NULL) {
+        send_rendered(req, b);
+        return 0;
+    }
     char *tiers = seatmap_tiers_json(e->id, &n);
     if (tiers == NULL)
         return -1;
@@ -240,9 +283,10 @@ static int page_from_memory(h2o_req_t *req, const catalog_entry *e)
         pool_printf(req, ",\"availability\":{\"seats_free\":%d,\"seats_held\":%d,\"seats_sold\":%d}}",
                     n.seats_free, n.seats_held, n.seats_sold),
     };
-    h2o_iovec_t body = h2o_concat_list(&req->pool, parts, sizeof(parts) / sizeof(parts[0]));
+    b = body_concat(parts, sizeof(parts) / sizeof(parts[0]), n.version);
     free(tiers);
-    http_send_bytes(req, 200, JSON_TYPE, body);
+    catalog_page_put(c, e, &n, b);
+    send_rendered(req, b);
     return 0;
 }
 
@@ -250,7 +294,7 @@ static void page_serve(h2o_req_t *req, page_req *pr)
 {
     catalog *c = catalog_acquire();
     const catalog_entry *e = catalog_find(c, pr->event_id);
-    int answered = e != NULL && page_from_memory(req, e) == 0;
+    int answered = e != NULL && page_from_memory(req, c, e) == 0;
     catalog_release(c);
     if (answered)
         return;
@@ -405,20 +449,37 @@ static h2o_iovec_t make_cursor(h2o_req_t *req, const catalog_entry *e)
     return h2o_iovec_init(enc, len + 2);
 }
 
-static void list_render(h2o_req_t *req, const list_req *l, const catalog_entry **items, size_t found)
+/* The body is a function of the entries shown, their availability and
+ * whether there is more (the cursor): that is its cache key. */
+static void list_render(h2o_req_t *req, const list_req *l, catalog *c, const catalog_entry **items, size_t found)
 {
-    size_t shown = found > (size_t)l->limit ? (size_t)l->limit : found;
+    size_t shown = found > (size_t)l->limit ? (size_t)l->limit : found, n;
+    const catalog_entry *all = catalog_entries(c, &n);
+    int64_t *key = h2o_mem_alloc_pool(&req->pool, sizeof(*key) * (shown * 2 + 1));
+    size_t nkey = 0;
+    key[nkey++] = found > shown;
+    for (size_t i = 0; i < shown; i++) {
+        key[nkey++] = items[i] - all;
+        key[nkey++] = entry_available(items[i]);
+    }
+    seatmap_body *b = catalog_list_get(c, key, nkey);
+    if (b != NULL) {
+        send_rendered(req, b);
+        return;
+    }
     h2o_iovec_t *parts = h2o_mem_alloc_pool(&req->pool, sizeof(*parts) * (shown * 2 + 4));
     size_t np = 0;
     parts[np++] = h2o_iovec_init(H2O_STRLIT("{\"items\":["));
     for (size_t i = 0; i < shown; i++) {
         parts[np++] = h2o_iovec_init(items[i]->item_head, items[i]->item_head_len);
-        parts[np++] = pool_printf(req, i + 1 < shown ? "%d}," : "%d}", entry_available(items[i]));
+        parts[np++] = pool_printf(req, i + 1 < shown ? "%d}," : "%d}", (int)key[2 + i * 2]);
     }
     parts[np++] = h2o_iovec_init(H2O_STRLIT("],\"next_cursor\":"));
     parts[np++] = found > shown ? make_cursor(req, items[shown - 1]) : h2o_iovec_init(H2O_STRLIT("null"));
     parts[np++] = h2o_iovec_init(H2O_STRLIT("}"));
-    http_send_bytes(req, 200, JSON_TYPE, h2o_concat_list(&req->pool, parts, np));
+    b = body_concat(parts, np, 0);
+    catalog_list_put(c, key, nkey, b);
+    send_rendered(req, b);
 }
 
 static void list_serve(h2o_req_t *req, list_req *l);
@@ -452,7 +513,7 @@ static void list_serve(h2o_req_t *req, list_req *l)
     size_t found = list_select(l, c, items);
     size_t shown = found > (size_t)l->limit ? (size_t)l->limit : found;
     if (!list_load_missing(req, l, items, shown))
-        list_render(req, l, items, found);
+        list_render(req, l, c, items, found);
     catalog_release(c);
 }
 

@@ -8,6 +8,13 @@
  * computed once here at install time. Readers take a reference under a
  * short mutex and keep using their snapshot while a new one is swapped in;
  * the last reader of an old snapshot frees it.
+ *
+ * Each snapshot also caches bodies rendered from it (browse.c makes them):
+ * one event page per entry, for the seat-map state (version and install)
+ * it was rendered from, and a
+ * few listings in a small direct-mapped table keyed by their exact
+ * content. Both sit behind the snapshot's cache mutex, held only to swap
+ * references; they go with the snapshot, so a new catalog starts cold.
  */
 #include "booking/catalog.h"
 
@@ -15,8 +22,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LIST_SLOTS 16
+
+typedef struct {
+    int64_t *key;                /* malloc'd */
+    size_t nkey;
+    seatmap_body *body;
+} list_slot;
+
+typedef struct {
+    seatmap_body *body;
+    int64_t version;             /* the seat-map state it shows */
+    uint64_t install_seq;
+} page_slot;
+
 struct catalog {
     int refcnt;                  /* atomic */
+    pthread_mutex_t cache_lock;  /* guards pages[] and lists[] */
+    page_slot *pages;            /* per by_time index */
+    list_slot lists[LIST_SLOTS];
     json_t *events;              /* owned array */
     size_t n;
     catalog_entry *by_time;      /* sorted by (starts_at_ms, id) */
@@ -177,6 +201,14 @@ static void catalog_destroy(catalog *c)
         free((char *)c->by_time[i].item_head);
         free((char *)c->by_time[i].page_head);
     }
+    for (size_t i = 0; i < c->n; i++)
+        seatmap_body_unref(c->pages[i].body);
+    for (size_t i = 0; i < LIST_SLOTS; i++) {
+        free(c->lists[i].key);
+        seatmap_body_unref(c->lists[i].body);
+    }
+    pthread_mutex_destroy(&c->cache_lock);
+    free(c->pages);
     free(c->by_time);
     free(c->by_id);
     json_decref(c->events);
@@ -193,8 +225,10 @@ static catalog *catalog_build(json_t *events)
     size_t cap = json_array_size(c->events);
     c->by_time = calloc(cap + 1, sizeof(*c->by_time));
     c->by_id = calloc(cap + 1, sizeof(*c->by_id));
-    if (c->by_time == NULL || c->by_id == NULL)
+    c->pages = calloc(cap + 1, sizeof(*c->pages));
+    if (c->by_time == NULL || c->by_id == NULL || c->pages == NULL)
         abort();
+    pthread_mutex_init(&c->cache_lock, NULL);
     size_t i;
     json_t *ev;
     json_array_foreach(c->events, i, ev) {
@@ -265,6 +299,74 @@ const catalog_entry *catalog_find(const catalog *c, const char *event_id)
     const catalog_entry *kp = &key;
     const catalog_entry **hit = bsearch(&kp, c->by_id, c->n, sizeof(*c->by_id), cmp_id);
     return hit ? *hit : NULL;
+}
+
+/* --- cached bodies ----------------------------------------------------- */
+
+seatmap_body *catalog_page_get(catalog *c, const catalog_entry *e, const seatmap_counts *n)
+{
+    page_slot *s = &c->pages[e - c->by_time];
+    pthread_mutex_lock(&c->cache_lock);
+    seatmap_body *b = NULL;
+    if (s->body != NULL && s->version == n->version && s->install_seq == n->install_seq) {
+        b = s->body;
+        seatmap_body_ref(b);
+    }
+    pthread_mutex_unlock(&c->cache_lock);
+    return b;
+}
+
+void catalog_page_put(catalog *c, const catalog_entry *e, const seatmap_counts *n, seatmap_body *b)
+{
+    page_slot *s = &c->pages[e - c->by_time];
+    seatmap_body_ref(b);
+    pthread_mutex_lock(&c->cache_lock);
+    seatmap_body *old = s->body;
+    s->body = b;
+    s->version = n->version;
+    s->install_seq = n->install_seq;
+    pthread_mutex_unlock(&c->cache_lock);
+    seatmap_body_unref(old);
+}
+
+static size_t key_slot(const int64_t *key, size_t nkey)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < nkey; i++)
+        h = (h ^ (uint64_t)key[i]) * 1099511628211ULL;
+    return (size_t)((h ^ (h >> 29)) % LIST_SLOTS);
+}
+
+seatmap_body *catalog_list_get(catalog *c, const int64_t *key, size_t nkey)
+{
+    list_slot *s = &c->lists[key_slot(key, nkey)];
+    pthread_mutex_lock(&c->cache_lock);
+    seatmap_body *b = NULL;
+    if (s->body != NULL && s->nkey == nkey && memcmp(s->key, key, nkey * sizeof(*key)) == 0) {
+        b = s->body;
+        seatmap_body_ref(b);
+    }
+    pthread_mutex_unlock(&c->cache_lock);
+    return b;
+}
+
+void catalog_list_put(catalog *c, const int64_t *key, size_t nkey, seatmap_body *b)
+{
+    int64_t *copy = malloc(nkey * sizeof(*key) + 1);
+    if (copy == NULL)
+        abort();
+    memcpy(copy, key, nkey * sizeof(*key));
+    list_slot *s = &c->lists[key_slot(key, nkey)];
+    seatmap_body_ref(b);
+    pthread_mutex_lock(&c->cache_lock);
+    int64_t *old_key = s->key;
+    seatmap_body *old = s->body;
+    s->key = copy;
+    s->nkey = nkey;
+    s->body = b;
+    pthread_mutex_unlock(&c->cache_lock);
+    free(old_key);
+    seatmap_body_unref(old);
 }
 
 int catalog_has(const char *event_id)

@@ -17,7 +17,9 @@
  *  - the layout ("shape": sections, rows, tiers' fixed fields, pre-escaped
  *    ids) is immutable and refcounted, so a render can use it unlocked even
  *    if the map is replaced meanwhile;
- *  - bodies are refcounted; the map's cache holds one reference per view.
+ *  - bodies are refcounted; the map's cache holds one reference per view;
+ *  - gzip copies are made with a per-thread deflate stream (reset, not
+ *    re-made), freed when its thread ends.
  */
 #include "booking/seatmap.h"
 
@@ -118,6 +120,12 @@ static seatmap_body *body_from(sbuf *b, int64_t version, const char *etag_suffix
     return body;
 }
 
+seatmap_body *seatmap_body_new(char *data, size_t len, int64_t version)
+{
+    sbuf b = {.p = data, .len = len, .cap = len};
+    return body_from(&b, version, NULL);
+}
+
 void seatmap_body_ref(seatmap_body *b)
 {
     __atomic_add_fetch(&b->refcnt, 1, __ATOMIC_RELAXED);
@@ -132,23 +140,59 @@ void seatmap_body_unref(seatmap_body *b)
     free(b);
 }
 
+/* One deflate stream per thread, reset between bodies: deflateInit
+ * allocates ~256 KiB, too much to redo for every version of every view.
+ * The key's destructor frees a thread's stream when the thread ends;
+ * seatmap_free_all() frees the calling (main) thread's. */
+static pthread_key_t gz_key;
+static pthread_once_t gz_once = PTHREAD_ONCE_INIT;
+
+static void gz_stream_free(void *p)
+{
+    deflateEnd(p);
+    free(p);
+}
+
+static void gz_key_make(void)
+{
+    if (pthread_key_create(&gz_key, gz_stream_free) != 0)
+        abort();
+}
+
+static z_stream *gz_stream(void)
+{
+    pthread_once(&gz_once, gz_key_make);
+    z_stream *zs = pthread_getspecific(gz_key);
+    if (zs != NULL) {
+        deflateReset(zs);
+        return zs;
+    }
+    zs = calloc(1, sizeof(*zs));
+    if (zs == NULL)
+        abort();
+    if (deflateInit2(zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(zs);
+        return NULL;
+    }
+    pthread_setspecific(gz_key, zs);
+    return zs;
+}
+
 static char *gzip_bytes(const char *data, size_t len, size_t *out_len)
 {
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    z_stream *zs = gz_stream();
+    if (zs == NULL)
         return NULL;
-    size_t cap = deflateBound(&zs, len);
+    size_t cap = deflateBound(zs, len);
     char *out = malloc(cap);
     if (out == NULL)
         abort();
-    zs.next_in = (Bytef *)data;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)out;
-    zs.avail_out = (uInt)cap;
-    int rc = deflate(&zs, Z_FINISH);
-    *out_len = zs.total_out;
-    deflateEnd(&zs);
+    zs->next_in = (Bytef *)data;
+    zs->avail_in = (uInt)len;
+    zs->next_out = (Bytef *)out;
+    zs->avail_out = (uInt)cap;
+    int rc = deflate(zs, Z_FINISH);
+    *out_len = zs->total_out;
     if (rc != Z_STREAM_END) {
         free(out);
         return NULL;
@@ -336,9 +380,12 @@ typedef struct {
     char *status;                 /* shape->nseats chars */
     int *tier_avail;              /* shape->ntiers */
     int64_t version;
+    uint64_t install_seq;         /* from install_counter, per (re)install */
     int nfree, nheld, nsold;
     seatmap_body *views[SEATMAP_VIEW__COUNT];
 } seatmap;
+
+static uint64_t install_counter;  /* atomic */
 
 static pthread_rwlock_t reg_lock = PTHREAD_RWLOCK_INITIALIZER;
 static seatmap **reg_slots;       /* open addressing, linear probing */
@@ -470,6 +517,7 @@ static void install_locked(seatmap *m, sm_state *st, int64_t version)
     m->status = st->status;
     m->tier_avail = st->tier_avail;
     m->version = version;
+    m->install_seq = __atomic_add_fetch(&install_counter, 1, __ATOMIC_RELAXED);
     m->nfree = m->nheld = m->nsold = 0;
     for (size_t i = 0; i < m->shape->nseats; i++)
         count_status(m, m->status[i], 1);
@@ -554,6 +602,7 @@ int seatmap_get_counts(const char *event_id, seatmap_counts *out)
     int ok = m->shape != NULL;
     if (ok) {
         out->version = m->version;
+        out->install_seq = m->install_seq;
         out->seats_free = m->nfree;
         out->seats_held = m->nheld;
         out->seats_sold = m->nsold;
@@ -828,6 +877,7 @@ char *seatmap_tiers_json(const char *event_id, seatmap_counts *counts)
     }
     copy_state(m, &copy, 0);
     counts->version = m->version;
+    counts->install_seq = m->install_seq;
     counts->seats_free = m->nfree;
     counts->seats_held = m->nheld;
     counts->seats_sold = m->nsold;
@@ -915,6 +965,12 @@ void seatmap_init(void)
 
 void seatmap_free_all(void)
 {
+    pthread_once(&gz_once, gz_key_make);
+    z_stream *zs = pthread_getspecific(gz_key);
+    if (zs != NULL) {
+        pthread_setspecific(gz_key, NULL);
+        gz_stream_free(zs);
+    }
     pthread_rwlock_wrlock(&reg_lock);
     for (size_t i = 0; i < reg_cap; i++) {
         seatmap *m = reg_slots[i];

@@ -40,6 +40,7 @@ int seatmap_has(const char *event_id);
 /* Availability counts for listings and event pages; 0 when loaded. */
 typedef struct {
     int64_t version;
+    uint64_t install_seq;  /* changes with every (re)install, even at the same version */
     int seats_free, seats_held, seats_sold;
     int tiers_available;   /* sum over GA tiers */
 } seatmap_counts;
@@ -59,6 +60,9 @@ struct seatmap_body {
     char *gz;                /* set once by seatmap_body_gzip(), atomically */
     size_t gz_len;
 };
+/* A body (refcount 1, no ETag) around malloc'd bytes it takes over: for
+ * renderings cached elsewhere (catalog.c keeps event pages and listings). */
+seatmap_body *seatmap_body_new(char *data, size_t len, int64_t version);
 void seatmap_body_ref(seatmap_body *b);
 void seatmap_body_unref(seatmap_body *b);
 /* The gzip copy (made on first call, then shared); NULL if zlib failed. */

@@ -66,6 +66,13 @@ void http_send_json(h2o_req_t *req, int status, json_t *body);
 /* Send prepared bytes (must live until the response is sent: pool memory
  * or static). content_type e.g. "image/svg+xml". */
 void http_send_bytes(h2o_req_t *req, int status, const char *content_type, h2o_iovec_t body);
+/* The same, for bytes that also exist gzipped (e.g. a cached rendering):
+ * where http_send_bytes would compress, gz(arg, &len) is asked for the
+ * gzip copy instead (it must live as long as body; NULL: compress here).
+ * Headers are exactly those of http_send_bytes. */
+typedef const char *(*http_gzip_fn)(void *arg, size_t *len);
+void http_send_bytes_gz(h2o_req_t *req, int status, const char *content_type, h2o_iovec_t body, http_gzip_fn gz,
+                        void *arg);
 /* Send the error envelope {"error": {code, message, ...details}}; steals
  * details (may be NULL); message NULL means err_message(e). */
 void http_send_error(h2o_req_t *req, err_code e, json_t *details, const char *message);

@@ -32,6 +32,9 @@ sq_db *sq_db_open(const char *path, char *err, size_t errlen);
 /* Finalize every statement and close; 0 when SQLite closed cleanly. */
 int sq_db_close(sq_db *db);
 sqlite3 *sq_handle(sq_db *db);
+/* The bare connection of a db that never cached a statement (the
+ * checkpointer's); frees the wrapper. */
+sqlite3 *sq_db_release(sq_db *db);
 
 /* The cached statement for sql (a string literal), reset, bound from fmt:
  * 's' const char * (NULL binds NULL), 'i' int, 'l' int64_t, 'j' json_t *

@@ -7,9 +7,35 @@
  * on it, each paying its own fsync. Here whatever is queued (up to
  * BATCH_MAX jobs) runs in one transaction, each job inside its own
  * SAVEPOINT so that a failing job undoes only its own writes, and one
- * COMMIT (one fsync) answers them all. Jobs are completed only after that
- * COMMIT, so nobody is ever told about a booking that could still be lost.
+ * COMMIT (one fsync) answers them all. BATCH_MAX is above the number of
+ * connections a busy server has waiting on a write, so a batch normally
+ * takes the whole queue: the bigger the batch, the more jobs share each
+ * dirtied page (one WAL frame) and the fsync. Jobs are completed only
+ * after that COMMIT, so nobody is ever told about a booking that could
+ * still be lost.
  * Reads use the same thread too: simple, and cheap next to the fsync.
+ *
+ * Checkpoints are not the writer's job. SQLite's default (autocheckpoint
+ * every 1,000 WAL pages, run by whichever connection commits) would put
+ * the copy of WAL frames into the database file, its pread/pwrite and its
+ * fsync on the writer thread, between two batches. Instead the writer's
+ * connection has a WAL hook (which replaces the autocheckpoint) that only
+ * wakes a checkpointer thread once the WAL has grown past CKPT_FRAMES; that
+ * thread, with its own connection, runs PASSIVE checkpoints (they never
+ * take the write lock, so batches go on meanwhile) every CKPT_EVERY_MS
+ * while there is something to copy. SQLite restarts the WAL from its start
+ * on the first write after a checkpoint has copied all of it; when writes
+ * pause (no commit since the last look) the checkpointer runs a TRUNCATE
+ * checkpoint so that the file shrinks back. Under continuous writes the
+ * checkpointer never copies the last frames before the next COMMIT adds
+ * more, so the WAL would grow without bound: past CKPT_RESET_FRAMES the
+ * checkpointer steps aside and the writer, between two batches, copies the
+ * few frames left itself (see wal_catch_up()); its next transaction then
+ * starts the WAL over (the file keeps its size and is overwritten).
+ * Durability does not depend on checkpoints: a commit is durable once its WAL frames
+ * are synced (synchronous=FULL, see db.c), and the checkpointer syncs the
+ * database file before it lets the WAL be reused. On close the writer
+ * stops first, then the checkpointer runs a last TRUNCATE checkpoint.
  */
 #include "store/backend.h"
 #include "store/sqlite/sq.h"
@@ -22,10 +48,13 @@
 #include "core/util.h"
 #include "pubsub/pubsub.h"
 
-#define BATCH_MAX 256
+#define BATCH_MAX 1024
 #define SWEEP_EVERY_MS 250
 #define IDEM_TTL_MS (24 * 3600 * 1000LL)
 #define IDEM_PURGE_EVERY_MS (60 * 1000)
+#define CKPT_FRAMES 1000           /* wake the checkpointer past this WAL size */
+#define CKPT_EVERY_MS 200          /* its period while the WAL is not empty */
+#define CKPT_RESET_FRAMES 32768    /* ~128 MB of 4 KiB pages: let the WAL restart */
 
 typedef struct {
     struct store base;
@@ -40,6 +69,17 @@ typedef struct {
     /* owned by the writer thread */
     store_changes *batch_changes, *job_changes;
     int64_t next_sweep, next_purge; /* mono_ms */
+    /* the checkpointer (its own connection, thread and lock) */
+    char *path;
+    sqlite3 *ckpt_db;
+    pthread_t ckpt_thread;
+    int ckpt_started;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    int ckpt_stopping, ckpt_wanted;
+    unsigned long commits; /* bumped by the WAL hook, under ckpt_mu */
+    int wal_frames;        /* the WAL's size after the last COMMIT (writer's) */
+    int hook_frames;       /* the same, under ckpt_mu (the checkpointer's) */
 } sq_store;
 
 /* What the batch does after COMMIT (from the jobs that succeeded). */
@@ -391,6 +431,25 @@ static void wait_for_work(sq_store *s)
     }
 }
 
+/* The checkpointer alone never catches up with a writer that commits
+ * without pause, and SQLite restarts the WAL only when every frame has
+ * been copied. So once the WAL is past CKPT_RESET_FRAMES the writer copies
+ * the few frames the checkpointer has not (a PASSIVE checkpoint of its own,
+ * between batches, when the checkpointer is not busy), and its next
+ * transaction starts the WAL over. */
+static void wal_catch_up(sq_store *s)
+{
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(sq_handle(s->db), NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_OK && log == done) {
+        s->wal_frames = 0;
+        pthread_mutex_lock(&s->ckpt_mu);
+        s->hook_frames = 0;
+        pthread_mutex_unlock(&s->ckpt_mu);
+    } else if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        log_msg(LOG_ERROR, "sqlite checkpoint (writer): %s", sqlite3_errmsg(sq_handle(s->db)));
+}
+
 static void *writer_main(void *arg)
 {
     sq_store *s = arg;
@@ -407,7 +466,131 @@ static void *writer_main(void *arg)
         if (sweep)
             s->next_sweep = mono_ms() + SWEEP_EVERY_MS;
         run_batch(s, batch, n, sweep);
+        if (s->wal_frames >= CKPT_RESET_FRAMES && s->ckpt_started)
+            wal_catch_up(s);
     }
+}
+
+/* --- the checkpointer ---------------------------------------------------- */
+
+/* Runs on the writer thread after each COMMIT, with the WAL's size in
+ * frames; replaces SQLite's autocheckpoint. */
+static int wal_hook(void *arg, sqlite3 *h, const char *dbname, int frames)
+{
+    (void)h;
+    (void)dbname;
+    sq_store *s = arg;
+    s->wal_frames = frames;
+    pthread_mutex_lock(&s->ckpt_mu);
+    s->commits++;
+    s->hook_frames = frames;
+    if (frames >= CKPT_FRAMES && !s->ckpt_wanted) {
+        s->ckpt_wanted = 1;
+        pthread_cond_signal(&s->ckpt_cv);
+    }
+    pthread_mutex_unlock(&s->ckpt_mu);
+    return SQLITE_OK;
+}
+
+/* One checkpoint in mode: the WAL's size in frames after it (0 when it
+ * was truncated or restarted), -1 on error or when it could not finish. */
+static int checkpoint(sq_store *s, int mode)
+{
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, mode, &log, &done);
+    if (rc == SQLITE_BUSY)
+        return -1;
+    if (rc != SQLITE_OK) {
+        log_msg(LOG_ERROR, "sqlite checkpoint: %s", sqlite3_errmsg(s->ckpt_db));
+        return -1;
+    }
+    return log < 0 ? 0 : log;
+}
+
+static void ckpt_wait(sq_store *s, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&s->ckpt_cv, &s->ckpt_mu, &ts);
+}
+
+static void *ckpt_main(void *arg)
+{
+    sq_store *s = arg;
+    unsigned long seen = 0;
+    int dirty = 0; /* the WAL may hold frames not yet copied or truncated */
+    pthread_mutex_lock(&s->ckpt_mu);
+    while (!s->ckpt_stopping) {
+        if (!s->ckpt_wanted)
+            ckpt_wait(s, CKPT_EVERY_MS);
+        if (s->ckpt_stopping)
+            break;
+        int wanted = s->ckpt_wanted;
+        s->ckpt_wanted = 0;
+        int idle = s->commits == seen;
+        dirty |= !idle;
+        seen = s->commits;
+        /* past CKPT_RESET_FRAMES a busy writer catches up itself: stay
+         * out of its way (a running checkpoint would make it fail BUSY) */
+        if ((!wanted && !dirty) || (!idle && s->hook_frames >= CKPT_RESET_FRAMES))
+            continue;
+        pthread_mutex_unlock(&s->ckpt_mu);
+        checkpoint(s, SQLITE_CHECKPOINT_PASSIVE);
+        int truncated = 0;
+        if (idle && !wanted) {
+            truncated = checkpoint(s, SQLITE_CHECKPOINT_TRUNCATE) == 0;
+            dirty = !truncated;
+        }
+        pthread_mutex_lock(&s->ckpt_mu);
+        if (truncated && s->commits == seen)
+            s->hook_frames = 0;
+    }
+    pthread_mutex_unlock(&s->ckpt_mu);
+    return NULL;
+}
+
+static int ckpt_start(sq_store *s)
+{
+    char err[256];
+    sq_db *db = sq_db_open(s->path, err, sizeof(err));
+    if (db == NULL) {
+        log_msg(LOG_ERROR, "checkpointer: %s", err);
+        return -1;
+    }
+    s->ckpt_db = sq_db_release(db);
+    sqlite3_wal_hook(sq_handle(s->db), wal_hook, s);
+    if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) != 0) {
+        sqlite3_wal_autocheckpoint(sq_handle(s->db), 1000);
+        sqlite3_close(s->ckpt_db);
+        s->ckpt_db = NULL;
+        return -1;
+    }
+    s->ckpt_started = 1;
+    return 0;
+}
+
+/* After the writer stopped: stop the checkpointer, copy and truncate the
+ * WAL once more, close its connection. */
+static void ckpt_stop(sq_store *s)
+{
+    if (!s->ckpt_started)
+        return;
+    pthread_mutex_lock(&s->ckpt_mu);
+    s->ckpt_stopping = 1;
+    pthread_cond_signal(&s->ckpt_cv);
+    pthread_mutex_unlock(&s->ckpt_mu);
+    pthread_join(s->ckpt_thread, NULL);
+    checkpoint(s, SQLITE_CHECKPOINT_TRUNCATE);
+    if (sqlite3_close(s->ckpt_db) != SQLITE_OK)
+        log_msg(LOG_ERROR, "sqlite close (checkpointer): %s", sqlite3_errmsg(s->ckpt_db));
+    s->ckpt_db = NULL;
+    s->ckpt_started = 0;
 }
 
 static void sq_submit(store_t *base, store_job *j)
@@ -439,6 +622,8 @@ static int sq_start(store_t *base)
         return 0;
     s->next_sweep = mono_ms();
     s->next_purge = mono_ms();
+    if (ckpt_start(s) != 0)
+        log_msg(LOG_WARN, "no checkpointer thread: the writer checkpoints");
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0)
         return -1;
     s->started = 1;
@@ -454,6 +639,7 @@ static void sq_close(store_t *base)
     pthread_mutex_unlock(&s->mu);
     if (s->started)
         pthread_join(s->thread, NULL);
+    ckpt_stop(s);
     /* jobs queued without a running thread are answered, never dropped */
     store_job *j;
     while (take(s, &j, 1) == 1) {
@@ -466,6 +652,9 @@ static void sq_close(store_t *base)
     store_changes_free(s->job_changes);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->ckpt_mu);
+    pthread_cond_destroy(&s->ckpt_cv);
+    free(s->path);
     free(s->q);
     free(s);
 }
@@ -478,8 +667,10 @@ static int init_sync(sq_store *s)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     int rc = pthread_cond_init(&s->cv, &ca);
+    if (rc == 0)
+        rc = pthread_cond_init(&s->ckpt_cv, &ca);
     pthread_condattr_destroy(&ca);
-    return rc == 0 && pthread_mutex_init(&s->mu, NULL) == 0 ? 0 : -1;
+    return rc == 0 && pthread_mutex_init(&s->mu, NULL) == 0 && pthread_mutex_init(&s->ckpt_mu, NULL) == 0 ? 0 : -1;
 }
 
 store_t *sqlite_store_open(const char *path, char *err, size_t errlen)
@@ -496,6 +687,9 @@ store_t *sqlite_store_open(const char *path, char *err, size_t errlen)
         abort();
     s->base.backend = &sqlite_backend;
     s->db = db;
+    s->path = strdup(path);
+    if (s->path == NULL)
+        abort();
     s->batch_changes = store_changes_new();
     s->job_changes = store_changes_new();
     return &s->base;
