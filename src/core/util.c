@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,6 +21,20 @@
 int util_init(void)
 {
     return sodium_init() < 0 ? -1 : 0;
+}
+
+void *array_grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    size_t n = *cap ? *cap * 2 : 16;
+    while (n < need)
+        n *= 2;
+    p = realloc(p, n * elem);
+    if (p == NULL)
+        abort();
+    *cap = n;
+    return p;
 }
 
 int64_t now_ms(void)

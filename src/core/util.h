@@ -11,6 +11,10 @@
 
 int util_init(void);
 
+/* Grow a malloc'd array so it holds at least need elements of elem bytes
+ * (doubling; *cap is updated). Aborts when memory is exhausted. */
+void *array_grow(void *p, size_t *cap, size_t need, size_t elem);
+
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t now_ms(void);
 /* Monotonic milliseconds (for timers and durations). */

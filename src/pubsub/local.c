@@ -5,6 +5,7 @@
  */
 #include "pubsub/pubsub.h"
 
+#include "core/util.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,29 +27,15 @@ pubsub_change *pubsub_change_new(const char *event_id)
     return c;
 }
 
-static void *grow(void *p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return p;
-    size_t n = *cap ? *cap * 2 : 16;
-    while (n < need)
-        n *= 2;
-    p = realloc(p, n * elem);
-    if (p == NULL)
-        abort();
-    *cap = n;
-    return p;
-}
-
 void pubsub_change_add_seat(pubsub_change *c, int ord, char status)
 {
-    c->seats = grow(c->seats, &c->seats_cap, c->nseats + 1, sizeof(*c->seats));
+    c->seats = array_grow(c->seats, &c->seats_cap, c->nseats + 1, sizeof(*c->seats));
     c->seats[c->nseats++] = (pubsub_seat){ord, status};
 }
 
 void pubsub_change_add_tier(pubsub_change *c, const char *tier_id, int available)
 {
-    c->tiers = grow(c->tiers, &c->tiers_cap, c->ntiers + 1, sizeof(*c->tiers));
+    c->tiers = array_grow(c->tiers, &c->tiers_cap, c->ntiers + 1, sizeof(*c->tiers));
     pubsub_tier *t = &c->tiers[c->ntiers++];
     memset(t, 0, sizeof(*t));
     strncpy(t->tier_id, tier_id, sizeof(t->tier_id) - 1);

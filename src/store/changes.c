@@ -8,6 +8,7 @@
 #include "store/changes.h"
 
 #include <stdio.h>
+#include "core/util.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,20 +27,6 @@ struct store_changes {
     char (*events)[48];
     size_t nevents, events_cap;
 };
-
-static void *grow(void *p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return p;
-    size_t n = *cap ? *cap * 2 : 16;
-    while (n < need)
-        n *= 2;
-    p = realloc(p, n * elem);
-    if (p == NULL)
-        abort();
-    *cap = n;
-    return p;
-}
 
 store_changes *store_changes_new(void)
 {
@@ -70,7 +57,7 @@ static size_t event_index(store_changes *c, const char *event_id)
     for (size_t i = c->nevents; i-- > 0;)
         if (strcmp(c->events[i], event_id) == 0)
             return i;
-    c->events = grow(c->events, &c->events_cap, c->nevents + 1, sizeof(*c->events));
+    c->events = array_grow(c->events, &c->events_cap, c->nevents + 1, sizeof(*c->events));
     snprintf(c->events[c->nevents], sizeof(c->events[0]), "%s", event_id);
     return c->nevents++;
 }
@@ -78,7 +65,7 @@ static size_t event_index(store_changes *c, const char *event_id)
 static change *append(store_changes *c, const char *event_id)
 {
     size_t ev = event_index(c, event_id);
-    c->v = grow(c->v, &c->cap, c->n + 1, sizeof(*c->v));
+    c->v = array_grow(c->v, &c->cap, c->n + 1, sizeof(*c->v));
     change *ch = &c->v[c->n];
     memset(ch, 0, sizeof(*ch));
     ch->event = ev;

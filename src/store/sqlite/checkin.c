@@ -14,9 +14,7 @@
 err_code sq_op_checkin(sq_ctx *c)
 {
     sq_event ev;
-    err_code e = sq_event_load(c, sq_arg_str(c, "event_id"), &ev);
-    if (e == E_OK)
-        e = sq_event_access(c, &ev, ROLE_STAFF);
+    err_code e = sq_event_for(c, ROLE_STAFF, &ev);
     if (e != E_OK)
         return e;
     sqlite3_stmt *st = sq_q(c->db,

@@ -50,6 +50,12 @@ err_code sq_event_access(sq_ctx *c, const sq_event *ev, sq_role min)
     return role >= (int)min ? E_OK : E_FORBIDDEN;
 }
 
+err_code sq_event_for(sq_ctx *c, sq_role min, sq_event *ev)
+{
+    err_code e = sq_event_load(c, sq_arg_str(c, "event_id"), ev);
+    return e == E_OK ? sq_event_access(c, ev, min) : e;
+}
+
 /* --- the public shape ---------------------------------------------------- */
 
 /* prices [{section, price_cents}] and their minimum (or -1) */
@@ -305,9 +311,7 @@ err_code sq_op_event_patch(sq_ctx *c)
 {
     sq_event ev;
     json_t *f = NULL;
-    err_code e = sq_event_load(c, sq_arg_str(c, "event_id"), &ev);
-    if (e == E_OK)
-        e = sq_event_access(c, &ev, ROLE_ADMIN);
+    err_code e = sq_event_for(c, ROLE_ADMIN, &ev);
     if (e == E_OK && ev.published)
         e = E_EVENT_PUBLISHED;
     if (e == E_OK)
@@ -331,9 +335,7 @@ err_code sq_op_event_patch(sq_ctx *c)
 err_code sq_op_event_publish(sq_ctx *c)
 {
     sq_event ev;
-    err_code e = sq_event_load(c, sq_arg_str(c, "event_id"), &ev);
-    if (e == E_OK)
-        e = sq_event_access(c, &ev, ROLE_ADMIN);
+    err_code e = sq_event_for(c, ROLE_ADMIN, &ev);
     if (e != E_OK || ev.published)
         return e == E_OK ? answer_event(c, ev.id, 200) : e;
     if (sq_exec(c->db,
@@ -362,9 +364,7 @@ err_code sq_op_event_get(sq_ctx *c)
 err_code sq_op_event_stats(sq_ctx *c)
 {
     sq_event ev;
-    err_code e = sq_event_load(c, sq_arg_str(c, "event_id"), &ev);
-    if (e == E_OK)
-        e = sq_event_access(c, &ev, ROLE_STAFF);
+    err_code e = sq_event_for(c, ROLE_STAFF, &ev);
     if (e != E_OK)
         return e;
     sqlite3_stmt *st = sq_q(c->db,

@@ -101,6 +101,8 @@ err_code sq_event_load(sq_ctx *c, const char *event_id, sq_event *ev);
  * non-members get E_NOT_FOUND for drafts and E_FORBIDDEN for published
  * events; members below min get E_FORBIDDEN. */
 err_code sq_event_access(sq_ctx *c, const sq_event *ev, sq_role min);
+/* sq_event_load of the job's "event_id" argument, then sq_event_access. */
+err_code sq_event_for(sq_ctx *c, sq_role min, sq_event *ev);
 /* The event as OP_EVENT_GET answers it; without availability (and with
  * starts_at_ms) for the catalog. */
 enum { SQ_EVENT_FULL = 0, SQ_EVENT_CATALOG = 1 };
