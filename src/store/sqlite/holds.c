@@ -10,10 +10,11 @@
  * helper shared with orders.c, so seats come back the same way everywhere.
  *
  * Cost per op matters here (these are most of the writer's work): a seat
- * hold reads each seat once (find_seats: ord and price, reused for
- * hold_seats), a release reads its hold once, and hold ids start with the
- * time so that the b-trees keyed by them are written at one end (see
- * hold_id_new()).
+ * hold is one statement per seat (the conditional UPDATE returns the
+ * seat's ord and price, reused for hold_seats; only when a seat is not
+ * taken is it read again, to tell "unknown" from "not free"), a release
+ * reads its hold once, and hold ids start with the time so that the
+ * b-trees keyed by them are written at one end (see hold_id_new()).
  */
 #include "store/sqlite/sq.h"
 
@@ -61,40 +62,7 @@ static int has_duplicates(json_t *seats)
     return 0;
 }
 
-/* ords[i] and the total price of the requested seats; E_SEAT_NOT_FOUND
- * names every id that is unknown or not on sale. */
-static err_code find_seats(sq_ctx *c, const char *event_id, json_t *seats, int *ords, int64_t *prices,
-                           int64_t *total)
-{
-    json_t *missing = json_array();
-    size_t i;
-    json_t *id;
-    *total = 0;
-    json_array_foreach(seats, i, id)
-    {
-        sqlite3_stmt *st = sq_q(c->db, "SELECT ord, price_cents FROM event_seats WHERE event_id = ? AND seat_id = ?",
-                                "sj", event_id, id);
-        int r = sq_step(c->db, st);
-        if (r < 0) {
-            json_decref(missing);
-            return sq_fail(c->db);
-        }
-        if (r == 0) {
-            json_array_append(missing, id);
-            continue;
-        }
-        ords[i] = (int)sq_int(st, 0);
-        prices[i] = sq_int(st, 1);
-        *total += prices[i];
-        sqlite3_reset(st);
-    }
-    if (json_array_size(missing) > 0)
-        return seats_error(c, E_SEAT_NOT_FOUND, missing);
-    json_decref(missing);
-    return E_OK;
-}
-
-/* seat_id and price as find_seats() read them, in this transaction */
+/* seat_id and price as take_seats() read them, in this transaction */
 static err_code record_hold_seat(sq_ctx *c, const char *hold_id, int ord, json_t *seat_id, int64_t price,
                                  const char *event_id)
 {
@@ -105,32 +73,76 @@ static err_code record_hold_seat(sq_ctx *c, const char *hold_id, int ord, json_t
     return E_OK;
 }
 
-/* Take every seat for hold_id, or fail with the ids that were not free. */
-static err_code take_seats(sq_ctx *c, const char *event_id, const char *hold_id, json_t *seats, const int *ords,
-                           const int64_t *prices)
+/* Why the seats in failed (each updated no row) were not taken: the ids
+ * that are unknown or not on sale (E_SEAT_NOT_FOUND), else all of them
+ * were not free (E_SEAT_UNAVAILABLE). Only this failure path reads. */
+static err_code seats_failed(sq_ctx *c, const char *event_id, json_t *failed)
 {
-    json_t *lost = json_array();
-    size_t n = json_array_size(seats);
-    for (size_t i = 0; i < n; i++) {
-        int r = sq_exec(c->db,
-                        "UPDATE event_seats SET status = 'held', hold_id = ?"
-                        " WHERE event_id = ? AND ord = ? AND status = 'free'",
-                        "ssi", hold_id, event_id, ords[i]);
+    json_t *missing = json_array();
+    size_t i;
+    json_t *id;
+    json_array_foreach(failed, i, id)
+    {
+        sqlite3_stmt *st =
+            sq_q(c->db, "SELECT 1 FROM event_seats WHERE event_id = ? AND seat_id = ?", "sj", event_id, id);
+        int r = sq_step(c->db, st);
         if (r < 0) {
-            json_decref(lost);
+            json_decref(missing);
+            json_decref(failed);
             return sq_fail(c->db);
         }
         if (r == 0)
-            json_array_append(lost, json_array_get(seats, i));
+            json_array_append(missing, id);
+        else
+            sqlite3_reset(st);
     }
-    if (json_array_size(lost) > 0)
-        return seats_error(c, E_SEAT_UNAVAILABLE, lost);
-    json_decref(lost);
-    for (size_t i = 0; i < n; i++) {
-        err_code e = record_hold_seat(c, hold_id, ords[i], json_array_get(seats, i), prices[i], event_id);
-        if (e != E_OK)
-            return e;
+    if (json_array_size(missing) > 0) {
+        json_decref(failed);
+        return seats_error(c, E_SEAT_NOT_FOUND, missing);
     }
+    json_decref(missing);
+    return seats_error(c, E_SEAT_UNAVAILABLE, failed);
+}
+
+/* Take every seat for hold_id, one conditional UPDATE per seat that also
+ * returns its ord and price: ords[i], prices[i] and their total. Fails
+ * naming the ids that are unknown or not on sale (E_SEAT_NOT_FOUND), or
+ * else the ids that were not free (E_SEAT_UNAVAILABLE); the seats it did
+ * take are given back by the caller's rollback. */
+static err_code take_seats(sq_ctx *c, const char *event_id, const char *hold_id, json_t *seats, int *ords,
+                           int64_t *prices, int64_t *total)
+{
+    json_t *failed = json_array();
+    size_t i;
+    json_t *id;
+    *total = 0;
+    json_array_foreach(seats, i, id)
+    {
+        sqlite3_stmt *st = sq_q(c->db,
+                                "UPDATE event_seats SET status = 'held', hold_id = ?1"
+                                " WHERE event_id = ?2 AND seat_id = ?3 AND status = 'free'"
+                                " RETURNING ord, price_cents",
+                                "ssj", hold_id, event_id, id);
+        int r = sq_step(c->db, st);
+        if (r < 0) {
+            json_decref(failed);
+            return sq_fail(c->db);
+        }
+        if (r == 0) {
+            json_array_append(failed, id);
+            continue;
+        }
+        ords[i] = (int)sq_int(st, 0);
+        prices[i] = sq_int(st, 1);
+        *total += prices[i];
+        if (sq_step(c->db, st) != 0) { /* finishes the statement (no second row) */
+            json_decref(failed);
+            return sq_fail(c->db);
+        }
+    }
+    if (json_array_size(failed) > 0)
+        return seats_failed(c, event_id, failed);
+    json_decref(failed);
     return E_OK;
 }
 
@@ -171,11 +183,11 @@ static err_code hold_seats(sq_ctx *c, const sq_event *ev, const char *hold_id, i
         return E_LIMIT_EXCEEDED;
     int ords[n];
     int64_t prices[n], total;
-    err_code e = find_seats(c, ev->id, seats, ords, prices, &total);
+    err_code e = take_seats(c, ev->id, hold_id, seats, ords, prices, &total);
     if (e == E_OK)
         e = insert_hold(c, ev, hold_id, NULL, (int)n, total, expires_at);
-    if (e == E_OK)
-        e = take_seats(c, ev->id, hold_id, seats, ords, prices);
+    for (size_t i = 0; i < n && e == E_OK; i++)
+        e = record_hold_seat(c, hold_id, ords[i], json_array_get(seats, i), prices[i], ev->id);
     if (e == E_OK)
         hold_answer(c, ev, hold_id, json_pack("{s:O}", "seats", seats), total, expires_at);
     return e;
