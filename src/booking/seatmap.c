@@ -719,10 +719,11 @@ static void put_head(sbuf *b, const sm_copy *c)
     sb_int(b, c->version);
 }
 
-static void render_full(sbuf *b, const sm_copy *c)
+/* The "seats" array of the full view (detailed) and of the live snapshot
+ * (id and status only): every on-sale seat, in layout order. */
+static void put_seat_list(sbuf *b, const sm_copy *c, int detailed)
 {
     const sm_shape *s = c->shape;
-    put_head(b, c);
     sb_str(b, ",\"seats\":[");
     int first = 1;
     for (int r = 0; r < s->nrows; r++) {
@@ -736,20 +737,28 @@ static void render_full(sbuf *b, const sm_copy *c)
             sb_str(b, first ? "{\"id\":" : ",{\"id\":");
             first = 0;
             put_seat_id(b, s, row, ord);
-            sb_str(b, ",\"section\":\"");
-            sb_str(b, sec->id);
-            sb_str(b, "\",\"row\":\"");
-            sb_str(b, row->id);
-            sb_str(b, "\",\"number\":");
-            sb_int(b, ord - row->first_ord + 1);
-            sb_str(b, ",\"price_cents\":");
-            sb_int(b, sec->price_cents);
+            if (detailed) {
+                sb_str(b, ",\"section\":\"");
+                sb_str(b, sec->id);
+                sb_str(b, "\",\"row\":\"");
+                sb_str(b, row->id);
+                sb_str(b, "\",\"number\":");
+                sb_int(b, ord - row->first_ord + 1);
+                sb_str(b, ",\"price_cents\":");
+                sb_int(b, sec->price_cents);
+            }
             sb_str(b, ",\"status\":\"");
             sb_str(b, status_word(c->status[ord]));
             sb_str(b, "\"}");
         }
     }
     sb_str(b, "],\"tiers\":");
+}
+
+static void render_full(sbuf *b, const sm_copy *c)
+{
+    put_head(b, c);
+    put_seat_list(b, c, 1);
     put_tiers_full(b, c);
     sb_str(b, "}");
 }
@@ -795,24 +804,7 @@ static void render_snapshot(sbuf *b, const sm_copy *c)
     const sm_shape *s = c->shape;
     sb_str(b, "{\"type\":\"snapshot\",\"version\":");
     sb_int(b, c->version);
-    sb_str(b, ",\"seats\":[");
-    int first = 1;
-    for (int r = 0; r < s->nrows; r++) {
-        const sm_row *row = &s->rows[r];
-        if (!s->sections[row->section].has_price)
-            continue;
-        for (int ord = row->first_ord; ord < row->first_ord + row->nseats; ord++) {
-            if (c->status[ord] == 'x')
-                continue;
-            sb_str(b, first ? "{\"id\":" : ",{\"id\":");
-            first = 0;
-            put_seat_id(b, s, row, ord);
-            sb_str(b, ",\"status\":\"");
-            sb_str(b, status_word(c->status[ord]));
-            sb_str(b, "\"}");
-        }
-    }
-    sb_str(b, "],\"tiers\":");
+    put_seat_list(b, c, 0);
     put_tiers_short(b, s, c->tier_avail);
     sb_str(b, "}");
 }
