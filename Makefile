@@ -5,7 +5,7 @@
 # edit here.
 
 CC      ?= cc
-PKGS    := libh2o-evloop libsodium jansson sqlite3 libqrencode zlib openssl
+PKGS    := libh2o-evloop libsodium jansson sqlite3 libqrencode zlib openssl libpq hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
