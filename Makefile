@@ -36,16 +36,23 @@ all: release
 release: $(B)/tixin
 asan: $(B)/asan/tixin
 
-# SQL migrations are compiled in: src/store/migrations/*.sql -> a C table.
-MIGRATIONS := $(sort $(wildcard src/store/migrations/*.sql))
-$(B)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
+# SQL migrations are compiled in, one C table per backend (store/migrations.h):
+# src/store/migrations/*.sql -> migrations[] (SQLite),
+# the shared 0001_init.sql + src/store/pg/migrations/*.sql -> pg_migrations[] (PostgreSQL).
+MIGRATION_TABLES := migrations pg_migrations
+migrations_SQL := $(sort $(wildcard src/store/migrations/*.sql))
+pg_migrations_SQL := src/store/migrations/0001_init.sql $(sort $(wildcard src/store/pg/migrations/*.sql))
+GEN_REL  := $(MIGRATION_TABLES:%=$(REL_DIR)/gen/%.o)
+GEN_ASAN := $(MIGRATION_TABLES:%=$(ASAN_DIR)/gen/%.o)
+.SECONDEXPANSION:
+$(B)/gen/%.c: $$($$*_SQL) scripts/embed-migrations.sh
 	@mkdir -p $(B)/gen
-	sh scripts/embed-migrations.sh $(MIGRATIONS) > $@
+	sh scripts/embed-migrations.sh $* $($*_SQL) > $@
 
-$(B)/tixin: $(REL_OBJ) $(REL_DIR)/gen/migrations.o
+$(B)/tixin: $(REL_OBJ) $(GEN_REL)
 	$(CC) -o $@ $^ $(LIBS)
 
-$(B)/asan/tixin: $(ASAN_OBJ) $(ASAN_DIR)/gen/migrations.o
+$(B)/asan/tixin: $(ASAN_OBJ) $(GEN_ASAN)
 	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(REL_DIR)/%.o: %.c
@@ -56,17 +63,17 @@ $(ASAN_DIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
 
-$(REL_DIR)/gen/migrations.o: $(B)/gen/migrations.c
+$(REL_DIR)/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -c -o $@ $<
 
-$(ASAN_DIR)/gen/migrations.o: $(B)/gen/migrations.c
+$(ASAN_DIR)/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
 
 # C unit tests of the pure parts, built with the sanitizers.
-$(B)/unit-tests: $(UNIT_SRC) $(ASAN_LIB_OBJ) $(ASAN_DIR)/gen/migrations.o
-	$(CC) $(ASAN_CFLAGS) $(ASAN_LDFLAGS) -o $@ $(UNIT_SRC) $(ASAN_LIB_OBJ) $(ASAN_DIR)/gen/migrations.o $(LIBS)
+$(B)/unit-tests: $(UNIT_SRC) $(ASAN_LIB_OBJ) $(GEN_ASAN)
+	$(CC) $(ASAN_CFLAGS) $(ASAN_LDFLAGS) -o $@ $(UNIT_SRC) $(ASAN_LIB_OBJ) $(GEN_ASAN) $(LIBS)
 
 unit: $(B)/unit-tests
 	$(B)/unit-tests

@@ -27,4 +27,10 @@ store_t *sqlite_store_open(const char *path, char *err, size_t errlen);
  * report (when not NULL). 0 on success. */
 int sqlite_store_migrate(const char *path, FILE *report, char *err, size_t errlen);
 
+/* store/pg: open the PostgreSQL database at url (postgres://...), after
+ * applying pending migrations, with an optional read replica ("" = none);
+ * and migrations only, as for SQLite. */
+store_t *pg_store_open(const char *url, const char *replica_url, char *err, size_t errlen);
+int pg_store_migrate(const char *url, FILE *report, char *err, size_t errlen);
+
 #endif

@@ -182,6 +182,11 @@ struct store_job {
     int replayed;             /* 1 when this is an idempotent replay */
     char *replay_body;        /* replayed JSON text (malloc'd), status in status */
     void *ctx;                /* caller's */
+    /* observability (ops/obs.h, set by store_submit): submit time, the
+     * caller's done, and the call's trace span when sampled */
+    int64_t obs_start_ns;
+    task_fn obs_done;
+    struct trace_span *obs_span;
 };
 
 typedef struct store store_t;
@@ -189,6 +194,10 @@ typedef struct store store_t;
 /* Open the store named by a URL: "sqlite:PATH" (or a bare path).
  * Runs pending migrations. Returns NULL and a message in err on failure. */
 store_t *store_open(const char *url, char *err, size_t errlen);
+/* PostgreSQL only: a read replica (postgres:// URL, "" = none) for the
+ * public reads that tolerate lag (OP_VENUE_GET, OP_CATALOG_LOAD's list) of
+ * stores opened after this call; seat availability and writes never use it. */
+void store_use_replica(const char *url);
 /* Start background work (writer thread, expiry timer). */
 int store_start(store_t *s);
 /* Finish queued jobs, stop background threads, close cleanly. */

@@ -5,6 +5,7 @@
  * idempotency storage, so that a replay is byte-identical to the original).
  */
 #include "store/backend.h"
+#include "ops/obs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,21 +31,29 @@ static const char *resolve(const char *url, char *err, size_t errlen)
     const char *path = sqlite_path(url);
     if (path != NULL && path[0] != '\0')
         return path;
-    if (is_postgres(url))
-        snprintf(err, errlen, "PostgreSQL (%s) is not supported yet; use sqlite:PATH", url);
-    else
-        snprintf(err, errlen, "unsupported database URL \"%s\"; use sqlite:PATH", url);
+    snprintf(err, errlen, "unsupported database URL \"%s\"; use sqlite:PATH or postgres://...", url);
     return NULL;
+}
+
+static char replica_url[1024];
+
+void store_use_replica(const char *url)
+{
+    snprintf(replica_url, sizeof(replica_url), "%s", url != NULL ? url : "");
 }
 
 store_t *store_open(const char *url, char *err, size_t errlen)
 {
+    if (is_postgres(url))
+        return pg_store_open(url, replica_url, err, errlen);
     const char *path = resolve(url, err, errlen);
     return path != NULL ? sqlite_store_open(path, err, errlen) : NULL;
 }
 
 int store_migrate(const char *url, char *err, size_t errlen)
 {
+    if (is_postgres(url))
+        return pg_store_migrate(url, stdout, err, errlen);
     const char *path = resolve(url, err, errlen);
     return path != NULL ? sqlite_store_migrate(path, stdout, err, errlen) : -1;
 }
@@ -62,6 +71,7 @@ void store_close(store_t *s)
 
 void store_submit(store_t *s, store_job *j)
 {
+    obs_store_submitted(j);
     s->backend->submit(s, j);
 }
 

@@ -2,7 +2,16 @@
 // file, waits for /healthz, and stops it with SIGTERM at the end of the
 // suite: the exit code must be 0 (graceful shutdown is part of the contract)
 // and neither stdout nor stderr may hold a sanitizer report.
-import { spawn } from 'node:child_process';
+//
+// Backends (see tests/api/README.md): with TIXIN_TEST_PG_URL (an admin URL
+// of a running PostgreSQL) each server gets a fresh database
+// tixin_t_<random>, dropped in cleanup. With TIXIN_TEST_BASE_URL nothing is
+// started: the suites run against that URL (a cluster behind HAProxy),
+// stop/cleanup do nothing, and tests that must signal or restart the
+// server skip themselves (srv.external); the database, when
+// TIXIN_TEST_DB_URL names it, is still readable through srv.sql().
+import { spawn, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -14,6 +23,27 @@ export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname)
 export const BIN = path.resolve(ROOT, process.env.TIXIN_BIN || 'build/tixin');
 const ARTIFACTS = path.resolve(ROOT, process.env.TIXIN_TEST_ARTIFACTS || 'test-artifacts');
 const SANITIZER = ['ERROR: AddressSanitizer', 'runtime error:', 'LeakSanitizer'];
+const PG_ADMIN_URL = process.env.TIXIN_TEST_PG_URL || '';
+const EXTERNAL_URL = (process.env.TIXIN_TEST_BASE_URL || '').replace(/\/+$/, '');
+/** Why tests that signal, restart or read the server's process skip in external mode. */
+export const EXTERNAL_SKIP = EXTERNAL_URL
+  ? `TIXIN_TEST_BASE_URL is set: the server (${EXTERNAL_URL}) is not ours to signal or restart` : false;
+
+/** Rows of a query as objects, from a SQLite file or a PostgreSQL URL. */
+export function dbQuery(dbUrl, query) {
+  let out;
+  if (dbUrl.startsWith('sqlite:')) {
+    out = execFileSync('sqlite3', ['-json', '-readonly', dbUrl.slice(7), query], { encoding: 'utf8' });
+  } else {
+    out = execFileSync('psql', [dbUrl, '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
+      '-c', `SELECT coalesce(json_agg(q), '[]') FROM (${query}) q`], { encoding: 'utf8' });
+  }
+  return out.trim() ? JSON.parse(out) : [];
+}
+
+function pgAdmin(sqlText) {
+  execFileSync('psql', [PG_ADMIN_URL, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', sqlText], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,17 +69,55 @@ function tail(file, n = 4000) {
 }
 
 export class TixinServer {
-  constructor(name) {
+  /**
+   * sharedWith: another (started) TixinServer whose database this one uses
+   * too (two instances, one database); dbUrl: an existing database to serve
+   * (neither is created nor removed here).
+   */
+  constructor(name, { sharedWith = null, dbUrl = null } = {}) {
     this.name = name;
+    this.sharedWith = sharedWith;
+    this.givenDbUrl = dbUrl;
     this.proc = null;
     this.exited = null; // {code, signal}
+    this.external = Boolean(EXTERNAL_URL);
+    this.dbKind = this.external ? (process.env.TIXIN_TEST_DB_URL ? 'postgres' : null) : PG_ADMIN_URL ? 'postgres' : 'sqlite';
+  }
+
+  /** Rows of a query on this server's database (throws when it has none we can read). */
+  sql(query) {
+    assert.ok(this.dbUrl, 'no database to read: set TIXIN_TEST_DB_URL along with TIXIN_TEST_BASE_URL');
+    return dbQuery(this.dbUrl, query);
+  }
+
+  _createDatabase() {
+    if (this.sharedWith || this.givenDbUrl) {
+      this.dbUrl = this.givenDbUrl || this.sharedWith.dbUrl; // created and removed by its owner
+      return;
+    }
+    if (!PG_ADMIN_URL) {
+      this.dbPath = path.join(os.tmpdir(), `tixin-${this.name}-${process.pid}-${Date.now()}.db`);
+      this.dbUrl = `sqlite:${this.dbPath}`;
+      return;
+    }
+    this.pgName = `tixin_t_${crypto.randomBytes(6).toString('hex')}`;
+    pgAdmin(`CREATE DATABASE ${this.pgName}`);
+    const u = new URL(PG_ADMIN_URL);
+    u.pathname = `/${this.pgName}`;
+    this.dbUrl = u.toString();
   }
 
   async start() {
+    if (this.external) {
+      this.base = EXTERNAL_URL;
+      this.dbUrl = process.env.TIXIN_TEST_DB_URL || null;
+      await this._waitHealthy();
+      return this;
+    }
     assert.ok(fs.existsSync(BIN), `server binary ${BIN} does not exist (set TIXIN_BIN or run make)`);
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     this.dir = fs.mkdtempSync(path.join(ARTIFACTS, `${this.name}-`));
-    this.dbPath = path.join(os.tmpdir(), `tixin-${this.name}-${process.pid}-${Date.now()}.db`);
+    this._createDatabase();
     this.stdoutPath = path.join(this.dir, 'stdout.log');
     this.stderrPath = path.join(this.dir, 'stderr.log');
     let lastErr;
@@ -73,7 +141,7 @@ export class TixinServer {
     const err = fs.openSync(this.stderrPath, 'a');
     this.exited = null;
     this.proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${this.port}`,
-      '--database', `sqlite:${this.dbPath}`, '--threads', '2'], {
+      '--database', this.dbUrl, '--threads', '2'], {
       stdio: ['ignore', out, err],
       env: process.env,
     });
@@ -91,7 +159,7 @@ export class TixinServer {
   async _waitHealthy() {
     const deadline = Date.now() + 20000;
     while (Date.now() < deadline) {
-      if (this.exited) {
+      if (this.exited && !this.external) {
         throw new Error(`tixin exited during start-up (${JSON.stringify(this.exited)}):\n${tail(this.stderrPath)}`);
       }
       try {
@@ -106,6 +174,7 @@ export class TixinServer {
 
   /** Text the server wrote to stdout and stderr so far. */
   output() {
+    if (this.external) return '';
     return tail(this.stdoutPath, 1e9) + tail(this.stderrPath, 1e9);
   }
 
@@ -122,7 +191,7 @@ export class TixinServer {
    * (check: false only waits: the suite's after hook checks again).
    */
   async stop({ timeoutMs = 20000, check = true } = {}) {
-    if (!this.proc) return;
+    if (!this.proc) return undefined; // never started, or external
     if (this.exited === null) {
       this.proc.kill('SIGTERM');
       const t = setTimeout(() => { if (this.exited === null) this.proc.kill('SIGKILL'); }, timeoutMs);
@@ -139,8 +208,11 @@ export class TixinServer {
   /** Kill if still running; remove the database, and the logs when all went well. */
   cleanup(ok) {
     if (this.proc && this.exited === null) this.proc.kill('SIGKILL');
-    if (process.env.TIXIN_KEEP_ARTIFACTS) return;
-    for (const f of [this.dbPath, `${this.dbPath}-wal`, `${this.dbPath}-shm`]) {
+    if (this.external || process.env.TIXIN_KEEP_ARTIFACTS) return;
+    if (this.pgName) {
+      try { pgAdmin(`DROP DATABASE IF EXISTS ${this.pgName} WITH (FORCE)`); } catch { /* server gone */ }
+    }
+    for (const f of this.dbPath ? [this.dbPath, `${this.dbPath}-wal`, `${this.dbPath}-shm`] : []) {
       try { fs.unlinkSync(f); } catch { /* absent */ }
     }
     if (ok && this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
