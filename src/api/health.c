@@ -4,6 +4,12 @@
  * (the process is up); /readyz asks the store with a ping through the same
  * async path as every API call, and says "unavailable" once a graceful
  * shutdown has begun so load balancers stop sending traffic first.
+ *
+ * Cluster mode: Redis down is "degraded", still 200: booking goes on
+ * (Redis is not the system of record) and taking every instance out of
+ * the load balancer because a shared cache is down would turn a partial
+ * outage (live updates late, throttling per instance) into a full one.
+ * The body tells operators: {"status":"degraded","redis":"down"}.
  */
 #include "api/api.h"
 
@@ -11,6 +17,7 @@
 #include "http/http.h"
 #include "http/internal.h"
 #include "ops/metrics.h"
+#include "pubsub/redis.h"
 
 #define JSON_TYPE "application/json; charset=utf-8"
 
@@ -32,10 +39,12 @@ static int get_healthz(h2o_req_t *req, const route_params *p)
 
 static void readyz_done(h2o_req_t *req, store_job *j)
 {
-    if (j->err == E_OK && !server_draining())
-        send_static(req, 200, "{\"status\":\"ready\"}");
-    else
+    if (j->err != E_OK || server_draining())
         send_unready(req);
+    else if (pubsub_redis_status() == PUBSUB_REDIS_DOWN)
+        send_static(req, 200, "{\"status\":\"degraded\",\"redis\":\"down\"}");
+    else
+        send_static(req, 200, "{\"status\":\"ready\"}");
 }
 
 static int get_readyz(h2o_req_t *req, const route_params *p)

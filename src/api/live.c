@@ -14,7 +14,11 @@
  * Ordering: seatmap.c's listener runs before ours, so the snapshot a new
  * subscriber gets already includes any change whose message is still on
  * its way; each subscriber remembers the version it has seen and skips
- * older messages.
+ * older messages. A message that skips a version (a change lost between
+ * cluster instances) is not sent: the subscriber resyncs from a snapshot
+ * instead, and every subscriber of an event gets a fresh snapshot when its
+ * seat map is reinstalled (the reload after such a gap, or after Redis
+ * came back).
  *
  * h2o 2.2.5 rules kept here (see the team's notes): queue with
  * wslay_event_queue_msg, then one h2o_websocket_proceed; never proceed
@@ -38,6 +42,7 @@
 #include <h2o/websocket.h>
 
 #include "api/api.h"
+#include "ops/metrics.h"
 #include "api/live.h"
 #include "booking/seatmap.h"
 #include "core/log.h"
@@ -62,6 +67,7 @@ typedef struct {
     char event_id[48];
     int64_t version;
     seatmap_body *seats, *tiers;
+    int resync;                 /* no change: send subscribers a fresh snapshot */
 } live_msg;
 
 static void live_msg_unref(live_msg *m)
@@ -138,6 +144,8 @@ static void sub_detach(live_sub *s)
 {
     if (h2o_linklist_is_linked(&s->link))
         h2o_linklist_unlink(&s->link);
+    if (!s->dead)
+        metrics_gauge_add("tixin_websocket_subscribers", -1);
     s->dead = 1;
 }
 
@@ -237,8 +245,10 @@ static int sub_try_resync(live_sub *s)
 
 static void sub_push(live_sub *s, const live_msg *m)
 {
-    if (s->kill_at != 0 || m->version <= s->version)
+    if (s->kill_at != 0 || (m->version <= s->version && !m->resync))
         return;
+    if (m->resync || m->version > s->version + 1)
+        s->lagging = 1; /* resync from a snapshot rather than skip a change */
     if (s->lagging) {
         sub_try_resync(s);
         return;
@@ -385,16 +395,18 @@ static void on_tick(h2o_timeout_entry_t *entry)
         h2o_timeout_link(L->ctx->loop, &L->tick_timeout, &L->tick);
 }
 
-/* --- the pubsub listener (any thread) ------------------------------------ */
+/* --- the pubsub and seat-map listeners (any thread) ---------------------- */
 
-static void on_change(pubsub_change *c, void *data)
+/* Hand m to every active loop; make(arg) renders it on first need (NULL:
+ * nothing to send). */
+static void broadcast(live_msg *(*make)(const void *), const void *arg)
 {
     live_msg *m = NULL;
     pthread_mutex_lock(&loops_lock);
     for (int i = 0; i < MAX_LOOPS; i++) {
         if (active_loops[i] == NULL)
             continue;
-        if (m == NULL && (m = live_msg_new(c)) == NULL)
+        if (m == NULL && (m = make(arg)) == NULL)
             break; /* no map loaded: nobody can be subscribed */
         live_envelope *e = calloc(1, sizeof(*e));
         if (e == NULL)
@@ -405,6 +417,32 @@ static void on_change(pubsub_change *c, void *data)
     }
     pthread_mutex_unlock(&loops_lock);
     live_msg_unref(m);
+}
+
+static live_msg *make_change(const void *c)
+{
+    return live_msg_new(c);
+}
+
+static live_msg *make_resync(const void *event_id)
+{
+    live_msg *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        abort();
+    m->refcnt = 1;
+    m->resync = 1;
+    snprintf(m->event_id, sizeof(m->event_id), "%s", (const char *)event_id);
+    return m;
+}
+
+static void on_change(pubsub_change *c, void *data)
+{
+    broadcast(make_change, c);
+}
+
+static void on_reinstall(const char *event_id)
+{
+    broadcast(make_resync, event_id);
 }
 
 /* --- the HTTP side ------------------------------------------------------- */
@@ -443,6 +481,7 @@ static void live_accept(h2o_req_t *req, const char *event_id)
     s->conn = h2o_upgrade_to_websocket(req, key, s, on_ws_msg);
     wslay_event_config_set_max_recv_msg_length(s->conn->ws_ctx, MAX_CLIENT_MSG);
     h2o_linklist_insert(&group_get(L, event_id)->subs, &s->link);
+    metrics_gauge_add("tixin_websocket_subscribers", 1);
     sub_queue_snapshot_body(s, snap); /* flushed by h2o once the 101 is out */
     seatmap_body_unref(snap);
     if (!h2o_timeout_is_linked(&L->tick))
@@ -551,4 +590,5 @@ void api_live_register(void)
     server_on_worker_start(on_worker_start);
     server_on_worker_stop(on_worker_stop);
     pubsub_listen(on_change, NULL);
+    seatmap_on_reinstall(on_reinstall);
 }

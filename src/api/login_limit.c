@@ -5,7 +5,8 @@
  * memory), in a fixed open-addressed table probed over a short run; a
  * full run evicts its oldest window. Losing an entry only forgets some
  * failures, which errs towards letting a user in, never towards locking
- * out somebody else.
+ * out somebody else. The remote (cluster mode) only adds to what the table
+ * knows; checks never wait for it.
  */
 #include "api/login_limit.h"
 
@@ -23,6 +24,7 @@ typedef struct {
 
 static slot table[SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static const login_limit_remote *remote;
 
 static uint64_t key_of(const char *email)
 {
@@ -73,25 +75,64 @@ int login_limit_check(const char *email, int64_t now)
     return wait > 0 ? wait : 0;
 }
 
-void login_limit_fail(const char *email, int64_t now)
+/* key's slot in a window that is running at now (a new one starting at
+ * start if there is none). Caller holds lock. */
+static slot *current(uint64_t key, int64_t now, int64_t start)
 {
-    uint64_t key = key_of(email);
-    pthread_mutex_lock(&lock);
     slot *s = find(key);
     if (!s || expired(s, now)) {
         if (!s)
             s = claim(key, now);
-        *s = (slot){.key = key, .start = now, .failures = 0};
+        *s = (slot){.key = key, .start = start, .failures = 0};
     }
-    s->failures++;
+    return s;
+}
+
+void login_limit_fail(const char *email, int64_t now)
+{
+    uint64_t key = key_of(email);
+    pthread_mutex_lock(&lock);
+    current(key, now, now)->failures++;
+    pthread_mutex_unlock(&lock);
+    if (remote)
+        remote->fail(key);
+}
+
+static void clear_key(uint64_t key)
+{
+    pthread_mutex_lock(&lock);
+    slot *s = find(key);
+    if (s)
+        memset(s, 0, sizeof(*s));
     pthread_mutex_unlock(&lock);
 }
 
 void login_limit_clear(const char *email)
 {
+    uint64_t key = key_of(email);
+    clear_key(key);
+    if (remote)
+        remote->clear(key);
+}
+
+void login_limit_set_remote(const login_limit_remote *r)
+{
+    remote = r;
+}
+
+void login_limit_apply(uint64_t key, int failures, int64_t ttl_ms, int64_t now)
+{
+    if (key == 0)
+        return;
+    if (failures <= 0) {
+        clear_key(key);
+        return;
+    }
+    if (ttl_ms < 0 || ttl_ms > LOGIN_LIMIT_WINDOW_MS)
+        ttl_ms = LOGIN_LIMIT_WINDOW_MS;
     pthread_mutex_lock(&lock);
-    slot *s = find(key_of(email));
-    if (s)
-        memset(s, 0, sizeof(*s));
+    slot *s = current(key, now, now - (LOGIN_LIMIT_WINDOW_MS - ttl_ms));
+    if (failures > s->failures)
+        s->failures = failures;
     pthread_mutex_unlock(&lock);
 }

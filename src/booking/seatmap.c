@@ -20,6 +20,15 @@
  *  - bodies are refcounted; the map's cache holds one reference per view;
  *  - gzip copies are made with a per-thread deflate stream (reset, not
  *    re-made), freed when its thread ends.
+ *
+ * Gaps (cluster mode): a map that sees a version skip goes stale, keeps a
+ * reference to every change it applies from then on and asks the reloader
+ * (pubsub/redis.c) for a reload; the reload's install replaces the state
+ * even when older than the map and replays the kept changes that are newer
+ * than it, so no change is lost whichever comes first. A gap left after the
+ * replay asks for another reload. A change for a map that is not loaded
+ * (yet: its load may be reading the database right now) is remembered by
+ * version; a first install older than that goes stale at once and reloads.
  */
 #include "booking/seatmap.h"
 
@@ -29,7 +38,9 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "booking/catalog.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "pubsub/pubsub.h"
 
 /* --- a growable byte buffer for rendering ------------------------------ */
@@ -383,7 +394,15 @@ typedef struct {
     uint64_t install_seq;         /* from install_counter, per (re)install */
     int nfree, nheld, nsold;
     seatmap_body *views[SEATMAP_VIEW__COUNT];
+    int stale;                    /* a gap was seen; a reload is on its way */
+    int64_t seen_unloaded;        /* newest change seen while not loaded (cluster) */
+    pubsub_change **kept;         /* changes applied while stale, in order */
+    size_t nkept, kept_cap;
 } seatmap;
+
+#define MAX_KEPT 4096
+
+static seatmap_reload_fn reloader, reinstalled, new_event;
 
 static uint64_t install_counter;  /* atomic */
 
@@ -524,6 +543,35 @@ static void install_locked(seatmap *m, sm_state *st, int64_t version)
     *st = old;
 }
 
+static void apply_change_locked(seatmap *m, const pubsub_change *c);
+
+static void kept_clear_locked(seatmap *m)
+{
+    for (size_t i = 0; i < m->nkept; i++)
+        pubsub_change_unref(m->kept[i]);
+    m->nkept = 0;
+}
+
+/* After a reload's install: replay the kept changes newer than it. 1 when a
+ * gap remains (the map stays stale, keeping the changes after the gap). */
+static int replay_kept_locked(seatmap *m)
+{
+    size_t i = 0;
+    for (; i < m->nkept && m->kept[i]->version <= m->version + 1; i++)
+        if (m->kept[i]->version == m->version + 1)
+            apply_change_locked(m, m->kept[i]);
+    if (i < m->nkept) {
+        for (size_t k = 0; k < i; k++)
+            pubsub_change_unref(m->kept[k]);
+        memmove(m->kept, m->kept + i, (m->nkept - i) * sizeof(*m->kept));
+        m->nkept -= i;
+        return 1;
+    }
+    kept_clear_locked(m);
+    m->stale = 0;
+    return 0;
+}
+
 int seatmap_install(const seatmap_spec *spec)
 {
     sm_state st = {shape_new(spec), NULL, NULL, {NULL}};
@@ -539,10 +587,22 @@ int seatmap_install(const seatmap_spec *spec)
 
     seatmap *m = reg_get_or_add(spec->event_id);
     pthread_mutex_lock(&m->lock);
-    if (m->shape == NULL || spec->version >= m->version)
+    int replaced = m->shape != NULL, installed = 0, gap = 0;
+    if (m->shape == NULL || spec->version >= m->version || m->stale) {
         install_locked(m, &st, spec->version);
+        installed = 1;
+        gap = m->stale && replay_kept_locked(m);
+        if (reloader != NULL && m->seen_unloaded > m->version && !m->stale)
+            gap = m->stale = 1; /* a change passed by while this was being read */
+    }
     pthread_mutex_unlock(&m->lock);
     state_free(&st);
+    if (gap && reloader != NULL)
+        reloader(m->event_id);
+    if (installed && replaced && reinstalled != NULL)
+        reinstalled(m->event_id);
+    if (!replaced && new_event != NULL && !catalog_has(m->event_id))
+        new_event(m->event_id);
     return 0;
 }
 
@@ -575,22 +635,97 @@ static void apply_change_locked(seatmap *m, const pubsub_change *c)
     m->version = c->version;
 }
 
-/* Runs on the publishing thread (the store writer in embedded mode), before
- * the live hub's listener, so a snapshot taken after a live message was
- * sent always includes that message's change. */
+/* Apply c when newer; 1 when a gap was found and a reload must be asked. */
+static int change_locked(seatmap *m, pubsub_change *c)
+{
+    if (m->shape == NULL || c->version <= m->version)
+        return 0;
+    int ask = 0;
+    if (c->version > m->version + 1) {
+        log_msg(LOG_WARN, "seatmap: event %s jumps from version %lld to %lld%s", m->event_id,
+                (long long)m->version, (long long)c->version, reloader ? "; reloading it" : "");
+        ask = reloader != NULL && !m->stale;
+        m->stale |= reloader != NULL;
+    }
+    if (m->stale) {
+        if (m->nkept == MAX_KEPT) {
+            kept_clear_locked(m); /* the reload asked now reads past all of them */
+            ask = 1;
+        }
+        m->kept = array_grow(m->kept, &m->kept_cap, m->nkept + 1, sizeof(*m->kept));
+        pubsub_change_ref(c);
+        m->kept[m->nkept++] = c;
+    }
+    apply_change_locked(m, c);
+    return ask;
+}
+
+/* Runs on the publishing thread (the store writer in embedded mode; in
+ * cluster mode whichever thread completes the sequence), before the live
+ * hub's listener, so a snapshot taken after a live message was sent always
+ * includes that message's change. */
 static void on_change(pubsub_change *c, void *data)
 {
     seatmap *m = reg_find(c->event_id);
+    if (m == NULL && reloader != NULL) /* cluster: a load may be under way */
+        m = reg_get_or_add(c->event_id);
     if (m == NULL)
         return;
     pthread_mutex_lock(&m->lock);
-    if (m->shape != NULL && c->version > m->version) {
-        if (c->version > m->version + 1)
-            log_msg(LOG_WARN, "seatmap: event %s jumps from version %lld to %lld", m->event_id,
-                    (long long)m->version, (long long)c->version);
-        apply_change_locked(m, c);
-    }
+    if (m->shape == NULL && c->version > m->seen_unloaded)
+        m->seen_unloaded = c->version;
+    int ask = change_locked(m, c);
     pthread_mutex_unlock(&m->lock);
+    if (ask)
+        reloader(m->event_id);
+}
+
+void seatmap_set_reloader(seatmap_reload_fn fn)
+{
+    reloader = fn;
+}
+
+void seatmap_on_reinstall(seatmap_reload_fn fn)
+{
+    reinstalled = fn;
+}
+
+void seatmap_on_new_event(seatmap_reload_fn fn)
+{
+    new_event = fn;
+}
+
+void seatmap_reload_all(void)
+{
+    if (reloader == NULL)
+        return;
+    pthread_rwlock_rdlock(&reg_lock);
+    for (size_t i = 0; i < reg_cap; i++) {
+        seatmap *m = reg_slots[i];
+        if (m == NULL)
+            continue;
+        pthread_mutex_lock(&m->lock);
+        int loaded = m->shape != NULL;
+        if (loaded) {
+            m->stale = 1;
+            kept_clear_locked(m);
+        }
+        pthread_mutex_unlock(&m->lock);
+        if (loaded)
+            reloader(m->event_id);
+    }
+    pthread_rwlock_unlock(&reg_lock);
+}
+
+int64_t seatmap_version(const char *event_id)
+{
+    seatmap *m = reg_find(event_id);
+    if (m == NULL)
+        return -1;
+    pthread_mutex_lock(&m->lock);
+    int64_t v = m->shape != NULL ? m->version : -1;
+    pthread_mutex_unlock(&m->lock);
+    return v;
 }
 
 int seatmap_get_counts(const char *event_id, seatmap_counts *out)
@@ -971,6 +1106,8 @@ void seatmap_free_all(void)
         sm_state st = {m->shape, m->status, m->tier_avail, {NULL}};
         memcpy(st.views, m->views, sizeof(st.views));
         state_free(&st);
+        kept_clear_locked(m);
+        free(m->kept);
         pthread_mutex_destroy(&m->lock);
         free(m);
     }

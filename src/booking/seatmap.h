@@ -90,6 +90,29 @@ char *seatmap_tiers_json(const char *event_id, seatmap_counts *counts);
 struct pubsub_change;
 int seatmap_render_change(const struct pubsub_change *c, seatmap_body **seats, seatmap_body **tiers);
 
+/* --- gaps (cluster mode) ------------------------------------------------
+ * A change whose version skips one (a change lost between instances, or
+ * Redis was down) marks the map stale: it still applies what it gets, keeps
+ * the changes it applied since, and asks the reloader to reload it from the
+ * store (OP_SEATMAP_LOAD). The reload's install replaces the state and
+ * replays the kept changes newer than the reload. Without a reloader (the
+ * embedded store, which cannot skip) a gap is only logged. */
+typedef void (*seatmap_reload_fn)(const char *event_id);
+void seatmap_set_reloader(seatmap_reload_fn fn);
+/* Mark every loaded map stale and ask for its reload (Redis came back). */
+void seatmap_reload_all(void);
+/* Called (on the installing thread, no lock held) after an install that
+ * replaced a loaded map, so live subscribers can get a fresh snapshot.
+ * Register before the server starts; one hook. */
+void seatmap_on_reinstall(seatmap_reload_fn fn);
+/* Called (no lock held) after the first install of the map of an event the
+ * catalog does not list yet: it has just been published, here or on another
+ * instance. Cluster mode tells the other instances to reload their
+ * catalogs. One hook, set before the server starts. */
+void seatmap_on_new_event(seatmap_reload_fn fn);
+/* The map's version, or -1 when it is not loaded. */
+int64_t seatmap_version(const char *event_id);
+
 /* Start-up/shutdown and the pubsub listener. */
 void seatmap_init(void);
 void seatmap_free_all(void);

@@ -1,9 +1,14 @@
 /*
- * local.c - in-process pub/sub for the embedded store: publish calls every
- * listener on the publishing thread, in registration order. Listeners are
- * registered once at start-up, so the list needs no lock when read.
+ * local.c - the in-process half of pub/sub: the change object, the
+ * listener list, and delivery. In embedded mode publish calls every
+ * listener on the publishing thread, in registration order; cluster mode
+ * installs a publisher (pubsub/redis.c) that sequences changes from every
+ * instance and calls pubsub_deliver() itself. Listeners and the publisher
+ * are set once at start-up, so they need no lock when read.
  */
 #include "pubsub/pubsub.h"
+
+#include "ops/metrics.h"
 
 #include "core/util.h"
 #include <stdlib.h>
@@ -65,8 +70,25 @@ void pubsub_listen(pubsub_listener fn, void *data)
     nlisteners++;
 }
 
-void pubsub_publish(pubsub_change *c)
+static pubsub_publisher publisher;
+
+void pubsub_set_publisher(pubsub_publisher fn)
 {
+    publisher = fn;
+}
+
+void pubsub_deliver(pubsub_change *c)
+{
+    metrics_observe_pubsub_lag_since(c->published_us);
     for (int i = 0; i < nlisteners; i++)
         listeners[i].fn(c, listeners[i].data);
+}
+
+void pubsub_publish(pubsub_change *c)
+{
+    c->published_us = metrics_now_us();
+    if (publisher != NULL)
+        publisher(c);
+    else
+        pubsub_deliver(c);
 }

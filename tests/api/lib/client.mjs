@@ -76,7 +76,10 @@ export function expectError(res, status, code) {
  * rewriting). Answers {status, headers, body: Buffer}; rejects on a socket
  * error only when no response arrived.
  */
-export function rawRequest(base, { method = 'GET', path = '/', headers = {}, body } = {}) {
+// holdBodyMs: send the headers first and the body only if no answer came
+// within that time, as a client that honours an early final response does
+// (a server refusing a too-large Content-Length answers before the body).
+export function rawRequest(base, { method = 'GET', path = '/', headers = {}, body, holdBodyMs = 0 } = {}) {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request({
@@ -91,8 +94,17 @@ export function rawRequest(base, { method = 'GET', path = '/', headers = {}, bod
     let answered = false;
     req.on('response', () => { answered = true; });
     req.on('error', (e) => { if (!answered) reject(e); });
-    if (body !== undefined) req.write(body, () => {});
-    req.end();
+    const send = () => {
+      if (answered) return;
+      if (body !== undefined) req.write(body, () => {});
+      req.end();
+    };
+    if (holdBodyMs > 0) {
+      req.flushHeaders();
+      setTimeout(send, holdBodyMs);
+    } else {
+      send();
+    }
   });
 }
 
