@@ -156,6 +156,12 @@ static size_t format_line(char *out, http_reqctx *rc, h2o_req_t *req, double sec
     put(&l, ts, http_log_ts(ts, sizeof(ts)));
     PUT_LIT(&l, "\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"");
     put(&l, rc->request_id, rc->request_id_len);
+    if (rc->trace.valid) {
+        char tid[33];
+        trace_id_hex(&rc->trace, tid);
+        PUT_LIT(&l, "\",\"trace_id\":\"");
+        put(&l, tid, 32);
+    }
     PUT_LIT(&l, "\",\"method\":\"");
     put_escaped(&l, req->input.method.base, req->input.method.len);
     PUT_LIT(&l, "\",\"path\":\"");
