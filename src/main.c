@@ -4,11 +4,12 @@
  *
  * serve: settings -> store (migrated, writer thread running) -> in-memory
  * seat maps and catalog (they subscribe to pubsub in their init) -> CPU
- * pool -> routes -> the catalog loaded from the store, so published events
- * are served from memory before the first connection is accepted -> the
- * HTTP server, which returns once SIGTERM/SIGINT has drained the loops.
- * SIGTERM/SIGINT are blocked first, before any thread exists, so every
- * thread inherits the mask and only the server's sigwait() receives them.
+ * pool -> routes -> Redis (cluster mode) -> the catalog loaded from the
+ * store, so published events are served from memory before the first
+ * connection is accepted -> the HTTP server, which returns once
+ * SIGTERM/SIGINT has drained the loops. SIGTERM/SIGINT are blocked first,
+ * before any thread exists, so every thread inherits the mask and only the
+ * server's sigwait() receives them.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "http/http.h"
 #include "http/server.h"
 #include "ops/metrics.h"
+#include "pubsub/redis.h"
 #include "store/store.h"
 
 #define POOL_THREADS 2
@@ -129,6 +131,7 @@ static int cmd_serve(int argc, char **argv)
     raise_fd_limit();
     block_stop_signals();
 
+    store_use_replica(cfg.database_replica_url);
     store_t *store = open_store(cfg.database_url);
     if (store == NULL)
         return 1;
@@ -141,8 +144,14 @@ static int cmd_serve(int argc, char **argv)
     }
     api_set_store(store);
     api_register_all();
-    rc = load_catalog(store) == 0 && server_run(&cfg) == 0 ? 0 : 1;
+    /* cluster mode: Redis carries changes between instances; started before
+     * the catalog loads so no change published meanwhile is missed */
+    if (cfg.redis_url[0] && pubsub_redis_start(cfg.redis_url, store) != 0)
+        rc = 1;
+    else
+        rc = load_catalog(store) == 0 && server_run(&cfg) == 0 ? 0 : 1;
 
+    pubsub_redis_stop();
     pool_stop();
     store_close(store);
     catalog_free();

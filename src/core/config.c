@@ -12,7 +12,19 @@
 #include <unistd.h>
 #include "core/log.h"
 
-typedef enum { OPT_LISTEN, OPT_THREADS, OPT_DATABASE, OPT_LOG_LEVEL, OPT_ACCESS_LOG } opt_id;
+typedef enum {
+    OPT_LISTEN,
+    OPT_THREADS,
+    OPT_DATABASE,
+    OPT_LOG_LEVEL,
+    OPT_ACCESS_LOG,
+    OPT_METRICS,
+    OPT_OTLP_ENDPOINT,
+    OPT_TRACE_SAMPLE,
+    OPT_WEB_ROOT,
+    OPT_REDIS,
+    OPT_DATABASE_REPLICA
+} opt_id;
 
 static const struct {
     opt_id id;
@@ -23,6 +35,14 @@ static const struct {
     {OPT_DATABASE, "--database", "TIXIN_DATABASE_URL", "URL", "store URL (sqlite:tixin.db)"},
     {OPT_LOG_LEVEL, "--log-level", "TIXIN_LOG_LEVEL", "LEVEL", "debug|info|warn|error (info)"},
     {OPT_ACCESS_LOG, "--access-log", "TIXIN_ACCESS_LOG", "MODE", "all|off|N: one request in N (all)"},
+    {OPT_METRICS, "--metrics", "TIXIN_METRICS", "on|off", "record Prometheus metrics (on)"},
+    {OPT_OTLP_ENDPOINT, "--otlp-endpoint", "TIXIN_OTLP_ENDPOINT", "URL",
+     "OTLP/HTTP traces URL, http://HOST:PORT/v1/traces (unset: no tracing)"},
+    {OPT_TRACE_SAMPLE, "--trace-sample", "TIXIN_TRACE_SAMPLE", "RATIO", "share of new traces sampled, 0..1 (0.1)"},
+    {OPT_WEB_ROOT, "--web-root", "TIXIN_WEB_ROOT", "DIR", "web UI files (web/ of the binary's source tree)"},
+    {OPT_REDIS, "--redis", "TIXIN_REDIS_URL", "URL", "cluster mode: redis://HOST:PORT[/DB] (unset: off)"},
+    {OPT_DATABASE_REPLICA, "--database-replica", "TIXIN_DATABASE_REPLICA_URL", "URL",
+     "PostgreSQL read replica for lag-tolerant public reads (unset: none)"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -41,6 +61,16 @@ static int copy_str(char *dst, size_t cap, const char *s)
     if (strlen(s) >= cap || s[0] == '\0')
         return -1;
     strcpy(dst, s);
+    return 0;
+}
+
+static int parse_ratio(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || !(v >= 0 && v <= 1))
+        return -1;
+    *out = v;
     return 0;
 }
 
@@ -69,6 +99,27 @@ static int apply(config_t *cfg, opt_id id, const char *value, const char *source
         else
             ok = parse_positive(value, 1000000, &cfg->access_log_every) == 0;
         break;
+    case OPT_METRICS:
+        ok = strcmp(value, "on") == 0 || strcmp(value, "off") == 0;
+        cfg->metrics = strcmp(value, "off") != 0;
+        break;
+    case OPT_OTLP_ENDPOINT:
+        ok = copy_str(cfg->otlp_endpoint, sizeof(cfg->otlp_endpoint), value) == 0 &&
+             strncmp(value, "http://", 7) == 0;
+        break;
+    case OPT_TRACE_SAMPLE:
+        ok = parse_ratio(value, &cfg->trace_sample) == 0;
+        break;
+    case OPT_WEB_ROOT:
+        ok = copy_str(cfg->web_root, sizeof(cfg->web_root), value) == 0;
+        break;
+    case OPT_REDIS:
+        ok = copy_str(cfg->redis_url, sizeof(cfg->redis_url), value) == 0 && strncmp(value, "redis://", 8) == 0;
+        break;
+    case OPT_DATABASE_REPLICA:
+        ok = copy_str(cfg->database_replica_url, sizeof(cfg->database_replica_url), value) == 0 &&
+             (strncmp(value, "postgres://", 11) == 0 || strncmp(value, "postgresql://", 13) == 0);
+        break;
     }
     if (!ok)
         fprintf(stderr, "tixin: invalid value '%s' for %s\n", value, source);
@@ -84,14 +135,16 @@ static void defaults(config_t *cfg)
     strcpy(cfg->database_url, "sqlite:tixin.db");
     cfg->log_level = LOG_INFO;
     cfg->access_log_every = 1;
+    cfg->metrics = 1;
+    cfg->trace_sample = 0.1;
 }
 
 static void print_usage(const char *usage)
 {
     printf("%s\nOptions (flag > environment > default):\n", usage ? usage : "");
     for (size_t i = 0; i < NOPTIONS; i++)
-        printf("  %-12s %-10s %-20s %s\n", options[i].flag, options[i].arg, options[i].env, options[i].help);
-    printf("  %-12s %-10s %-20s %s\n", "--help", "", "", "show this help");
+        printf("  %-16s %-10s %-20s %s\n", options[i].flag, options[i].arg, options[i].env, options[i].help);
+    printf("  %-16s %-10s %-20s %s\n", "--help", "", "", "show this help");
 }
 
 /* "--flag value" or "--flag=value"; returns args consumed, 0 if no match,

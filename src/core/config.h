@@ -10,6 +10,12 @@
  *   --database URL       TIXIN_DATABASE_URL  sqlite:tixin.db
  *   --log-level L        TIXIN_LOG_LEVEL     info (debug|info|warn|error)
  *   --access-log MODE    TIXIN_ACCESS_LOG    all (all|off|N: one in N)
+ *   --metrics on|off     TIXIN_METRICS       on
+ *   --otlp-endpoint URL  TIXIN_OTLP_ENDPOINT (unset: tracing off)
+ *   --trace-sample R     TIXIN_TRACE_SAMPLE  0.1 (0..1, traces without a parent)
+ *   --web-root DIR       TIXIN_WEB_ROOT      web/ found next to the binary (see http/static.c)
+ *   --redis URL          TIXIN_REDIS_URL     (unset: no Redis; cluster mode)
+ *   --database-replica URL TIXIN_DATABASE_REPLICA_URL (unset: none; PostgreSQL only)
  */
 #ifndef TIXIN_CORE_CONFIG_H
 #define TIXIN_CORE_CONFIG_H
@@ -20,6 +26,12 @@ typedef struct {
     char database_url[1024];
     int log_level;          /* LOG_DEBUG..LOG_ERROR from core/log.h */
     int access_log_every;   /* 0 off, 1 every request, N one in N */
+    int metrics;            /* 1: record metrics (GET /metrics serves them) */
+    char otlp_endpoint[512];/* OTLP/HTTP traces URL, "" = tracing off */
+    double trace_sample;    /* share of parentless requests traced */
+    char web_root[1024];    /* web UI files; "" = look for web/ (http/static.c) */
+    char redis_url[512];    /* redis://HOST:PORT[/DB], "" = no Redis (embedded pub/sub) */
+    char database_replica_url[1024]; /* postgres:// read replica, "" = none */
 } config_t;
 
 /* Fill cfg from defaults, environment, then argv (flags after the

@@ -18,6 +18,7 @@
 #include "http/http.h"
 #include "core/config.h"
 #include "http/server.h"
+#include "ops/trace.h"
 
 #define HTTP_MAX_BODY (1024 * 1024)
 
@@ -29,6 +30,8 @@ typedef struct http_reqctx {
     char request_id[68];      /* NUL-terminated, <= 64 chars */
     size_t request_id_len;
     h2o_linklist_t pending;   /* async.c entries waiting on this request */
+    trace_ctx trace;          /* valid only when tracing is on (ops/trace.h) */
+    struct trace_span *span;  /* the server span, when sampled */
 } http_reqctx;
 
 /* --- server.c --------------------------------------------------------- */
@@ -50,6 +53,9 @@ void router_freeze(void);
 http_reqctx *router_track(h2o_req_t *req);
 /* The request is being disposed of (called by the logger in server.c). */
 void router_request_end(h2o_req_t *req);
+/* What answers paths that no route matches (before the 404): returns 0
+ * when it answered, -1 to decline. Its requests are labelled "static". */
+void router_set_fallback(int (*fn)(h2o_req_t *req));
 /* The reqctx of a tracked request, or NULL. */
 http_reqctx *http_reqctx_of(h2o_req_t *req);
 
@@ -65,6 +71,16 @@ void respond_set_request_id(h2o_req_t *req, http_reqctx *rc);
 void respond_thread_cleanup(void);
 /* Send malloc'd text (ownership taken; freed with the request pool). */
 void respond_send_owned(h2o_req_t *req, int status, const char *content_type, char *text, size_t len);
+
+/* --- static.c --------------------------------------------------------- */
+/* Load the web UI's files from root ("" = find web/ next to the binary,
+ * see static.c) into memory; 0 also when none is found (UI off), -1 when
+ * a configured root cannot be loaded. */
+int static_load(const char *root);
+void static_free(void);
+/* Answer a GET/HEAD that no route matched with a web file (or index.html
+ * for client-side routes): 0 when answered, -1 to decline (then 404). */
+int static_serve(h2o_req_t *req);
 
 /* --- async.c ---------------------------------------------------------- */
 /* The request is over: detach every pending async entry from it. */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include "ops/metrics.h"
+#include "ops/trace.h"
 
 #define MAX_ROUTES 128
 #define MAX_SEGS 12
@@ -34,6 +35,8 @@ typedef struct {
 static route_t routes[MAX_ROUTES];
 static int nroutes;
 static int unmatched_metrics_id = -1;
+static int (*fallback)(h2o_req_t *req);
+static int fallback_metrics_id = -1;
 
 static void die(const char *why, const char *pattern)
 {
@@ -72,6 +75,27 @@ void router_freeze(void)
     for (int i = 0; i < nroutes; i++)
         routes[i].metrics_id = metrics_route_id(routes[i].method, routes[i].pattern);
     unmatched_metrics_id = metrics_route_id("ANY", "unmatched");
+    if (fallback != NULL)
+        fallback_metrics_id = metrics_route_id("GET", "static");
+}
+
+void router_set_fallback(int (*fn)(h2o_req_t *req))
+{
+    fallback = fn;
+}
+
+/* No route knows the path: the fallback (the web UI's files) may answer. */
+static int try_fallback(h2o_req_t *req, http_reqctx *rc)
+{
+    if (fallback == NULL)
+        return -1;
+    rc->route = fallback_metrics_id;
+    rc->route_tpl = "static";
+    if (fallback(req) == 0)
+        return 0;
+    rc->route = unmatched_metrics_id;
+    rc->route_tpl = "unmatched";
+    return -1;
 }
 
 char *route_param_dup(h2o_req_t *req, const route_params *p, int i)
@@ -153,6 +177,12 @@ void router_request_end(h2o_req_t *req)
     double seconds = (double)(mono_ns() - rc->start_ns) / 1e9;
     async_request_gone(rc);
     metrics_observe_request(rc->worker, rc->route, req->res.status, seconds);
+    if (rc->span != NULL) {
+        trace_span_attr_int(rc->span, "http.response.status_code", req->res.status);
+        rc->span->error = req->res.status >= 500;
+        trace_span_end(rc->span);
+        rc->span = NULL;
+    }
     accesslog_request(rc, req, seconds);
     server_inflight_add(rc->worker, -1);
 }
@@ -165,6 +195,13 @@ static void reqctx_on_setup_ostream(h2o_req_prefilter_t *self, h2o_req_t *req, h
     if (h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1) == -1)
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL,
                               box->rc.request_id, box->rc.request_id_len);
+    /* traceresponse for callers that take part in tracing (sent a
+     * traceparent) and for recorded traces; not on every response */
+    if (box->rc.trace.valid && (box->rc.trace.asked || box->rc.trace.sampled)) {
+        char *tp = h2o_mem_alloc_pool(&req->pool, 56);
+        trace_format_traceparent(&box->rc.trace, tp);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("traceresponse"), 0, NULL, tp, 55);
+    }
     h2o_setup_next_prefilter(self, req, slot);
 }
 
@@ -174,6 +211,28 @@ http_reqctx *http_reqctx_of(h2o_req_t *req)
         if (pf->on_setup_ostream == reqctx_on_setup_ostream)
             return &((reqctx_box *)pf)->rc;
     return NULL;
+}
+
+/* The request's trace context from its traceparent (or a new trace) and,
+ * when sampled, its server span; named after the route once matched. */
+static void trace_request_begin(h2o_req_t *req, http_reqctx *rc)
+{
+    rc->trace.valid = 0;
+    rc->span = NULL;
+    if (!trace_enabled())
+        return;
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("traceparent"), -1);
+    h2o_iovec_t tp = i == -1 ? h2o_iovec_init(NULL, 0) : req->headers.entries[i].value;
+    rc->span = trace_server_start(&rc->trace, tp.base, tp.len, "unmatched");
+}
+
+static void trace_request_route(http_reqctx *rc, const route_t *r)
+{
+    if (rc->span == NULL)
+        return;
+    trace_span_set_name2(rc->span, r->method, r->pattern);
+    trace_span_attr_str(rc->span, "http.request.method", r->method);
+    trace_span_attr_str(rc->span, "http.route", r->pattern);
 }
 
 http_reqctx *router_track(h2o_req_t *req)
@@ -190,6 +249,7 @@ http_reqctx *router_track(h2o_req_t *req)
     req->prefilters = &box->super;
     server_inflight_add(rc->worker, 1);
     respond_set_request_id(req, rc);
+    trace_request_begin(req, rc);
     return rc;
 }
 
@@ -210,12 +270,15 @@ int router_on_req(h2o_handler_t *self, h2o_req_t *req)
         }
         rc->route = routes[i].metrics_id;
         rc->route_tpl = routes[i].pattern;
+        trace_request_route(rc, &routes[i]);
+        trace_set_current(&rc->trace);
         routes[i].fn(req, &params);
+        trace_set_current(NULL);
         return 0;
     }
     if (path_known)
         send_not_allowed(req, path, len);
-    else
+    else if (try_fallback(req, rc) != 0)
         http_send_error(req, E_NOT_FOUND, NULL, "No such route.");
     return 0;
 }

@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/task.h"
 #include "ops/metrics.h"
+#include "ops/obs.h"
 
 #define MAX_HOOKS 8
 #define ACCEPT_BATCH 4
@@ -340,6 +341,8 @@ static int start_workers(const config_t *cfg, int listen_fd)
         return -1;
     router_freeze(); /* route labels first: metrics sizes its tables by them */
     metrics_init(nworkers);
+    if (obs_start(cfg) != 0)
+        return -1;
     accesslog_init(cfg->access_log_every, nworkers);
     for (int i = 0; i < nworkers; i++) {
         workers[i].index = i;
@@ -378,6 +381,9 @@ int server_run(const config_t *cfg)
     sigset_t stop_set;
     block_stop_signals(&stop_set);
     setup_globalconf();
+    if (static_load(cfg->web_root) != 0)
+        return -1;
+    router_set_fallback(static_serve);
     int fd = open_listener(cfg->listen);
     if (fd == -1)
         return -1;
@@ -389,11 +395,13 @@ int server_run(const config_t *cfg)
         log_msg(LOG_INFO, "received %s: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
     }
     stop_workers();
+    obs_stop();
     if (!jobs_left_behind()) {
         free(workers);
         workers = NULL;
         nworkers = 0;
         h2o_config_dispose(&globalconf);
+        static_free();
     }
     if (rc == 0)
         log_msg(LOG_INFO, "stopped");
