@@ -25,6 +25,7 @@
 #define RULES_PASSWORD_BYTES_MAX (4 * RULES_PASSWORD_MAX) /* UTF-8 */
 #define RULES_EMAIL_MAX 254          /* bytes */
 #define RULES_IDENT_MAX 32           /* section and row ids */
+#define RULES_SEAT_ID_MAX (2 * RULES_IDENT_MAX + 6) /* "<section>-<row>-<number>" */
 #define RULES_SEATS_PER_ROW_MAX 1000
 #define RULES_VENUE_SEATS_MAX 100000
 #define RULES_TICKETS_PER_ORDER_MAX 100

@@ -7,9 +7,11 @@
  * through a small format string so that op code reads as the query it runs.
  * Failures are logged here, once, and turned into an err_code by sq_fail().
  *
- * Pragmas. journal_mode=WAL. synchronous=FULL is the default: every COMMIT
- * syncs the WAL (one fdatasync per group-commit batch, not per job), so a
- * job answered after COMMIT survives a power loss or an OS crash.
+ * Pragmas. journal_mode=WAL. synchronous=FULL is the default: the WAL is
+ * synced for every group-commit batch (one fdatasync per batch, not per
+ * job) before any of its jobs is answered, so an answered job survives a
+ * power loss or an OS crash. (The serving writer's connection hands that
+ * sync to a thread of its own, syncer.c, and commits with NORMAL itself.)
  * TIXIN_SQLITE_SYNC=normal skips that sync: still atomic and consistent,
  * and still safe if only the process crashes, but the last batches before
  * a power loss or kernel crash can be lost after they were answered.
@@ -42,12 +44,16 @@ struct sq_db {
     } cache[CACHE_SLOTS];
 };
 
-static int set_pragmas(sqlite3 *h, char *err, size_t errlen)
+int sq_sync_full(void)
 {
     const char *sync = getenv("TIXIN_SQLITE_SYNC");
-    int normal = sync != NULL && strcmp(sync, "normal") == 0;
-    const char *sql = normal ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                             : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
+    return !(sync != NULL && strcmp(sync, "normal") == 0);
+}
+
+static int set_pragmas(sqlite3 *h, char *err, size_t errlen)
+{
+    const char *sql = sq_sync_full() ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                     : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
     char *msg = NULL;
     if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(h, "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;", NULL,
@@ -142,26 +148,32 @@ static sqlite3_stmt *cached(sq_db *db, const char *sql)
     return NULL;
 }
 
-static int bind_json(sqlite3_stmt *st, int i, const json_t *v)
+/* Text is bound by copy (SQLITE_TRANSIENT) when the statement may be
+ * stepped after the call that bound it (sq_q's caller steps it), and by
+ * reference (SQLITE_STATIC: no copy, no allocation) when it is run to the
+ * end inside the call whose arguments hold the text (sq_exec). */
+typedef void (*text_life)(void *);
+
+static int bind_json(sqlite3_stmt *st, int i, const json_t *v, text_life life)
 {
     if (json_is_integer(v))
         return sqlite3_bind_int64(st, i, (sqlite3_int64)json_integer_value(v));
     if (json_is_string(v))
-        return sqlite3_bind_text(st, i, json_string_value(v), -1, SQLITE_TRANSIENT);
+        return sqlite3_bind_text(st, i, json_string_value(v), -1, life);
     return sqlite3_bind_null(st, i);
 }
 
-static int bind_args(sq_db *db, sqlite3_stmt *st, const char *fmt, va_list ap)
+static int bind_args(sq_db *db, sqlite3_stmt *st, const char *fmt, va_list ap, text_life life)
 {
     for (int i = 1; *fmt; fmt++, i++) {
         int rc;
         if (*fmt == 's') {
             const char *v = va_arg(ap, const char *);
-            rc = v != NULL ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+            rc = v != NULL ? sqlite3_bind_text(st, i, v, -1, life) : sqlite3_bind_null(st, i);
         } else if (*fmt == 'i') {
             rc = sqlite3_bind_int(st, i, va_arg(ap, int));
         } else if (*fmt == 'j') {
-            rc = bind_json(st, i, va_arg(ap, const json_t *));
+            rc = bind_json(st, i, va_arg(ap, const json_t *), life);
         } else {
             rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
         }
@@ -173,21 +185,21 @@ static int bind_args(sq_db *db, sqlite3_stmt *st, const char *fmt, va_list ap)
     return 0;
 }
 
-static sqlite3_stmt *prepare_bound(sq_db *db, const char *sql, const char *fmt, va_list ap)
+static sqlite3_stmt *prepare_bound(sq_db *db, const char *sql, const char *fmt, va_list ap, text_life life)
 {
     sqlite3_stmt *st = cached(db, sql);
     if (st == NULL)
         return NULL;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    return bind_args(db, st, fmt, ap) == 0 ? st : NULL;
+    return bind_args(db, st, fmt, ap, life) == 0 ? st : NULL;
 }
 
 sqlite3_stmt *sq_q(sq_db *db, const char *sql, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    sqlite3_stmt *st = prepare_bound(db, sql, fmt, ap);
+    sqlite3_stmt *st = prepare_bound(db, sql, fmt, ap, SQLITE_TRANSIENT);
     va_end(ap);
     return st;
 }
@@ -214,12 +226,15 @@ int sq_exec(sq_db *db, const char *sql, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    sqlite3_stmt *st = prepare_bound(db, sql, fmt, ap);
+    sqlite3_stmt *st = prepare_bound(db, sql, fmt, ap, SQLITE_STATIC);
     va_end(ap);
     int r;
     while ((r = sq_step(db, st)) == 1)
-        ; /* RETURNING rows nobody asked for */
-    return r < 0 ? -1 : sqlite3_changes(db->h);
+        ; /* rows nobody asked for */
+    int changes = r < 0 ? -1 : sqlite3_changes(db->h);
+    if (st != NULL)
+        sqlite3_clear_bindings(st); /* drop the borrowed text */
+    return changes;
 }
 
 int sq_simple(sq_db *db, const char *sql)

@@ -16,6 +16,11 @@
 
 err_code sq_event_load(sq_ctx *c, const char *event_id, sq_event *ev)
 {
+    const sq_event *known = c->memo != NULL ? sq_memo_event(c->memo, event_id) : NULL;
+    if (known != NULL) {
+        *ev = *known;
+        return E_OK;
+    }
     sqlite3_stmt *st = sq_q(c->db,
                             "SELECT id, org_id, venue_id, currency, status, starts_at, sale_starts_at,"
                             " coalesce(sale_ends_at, -1), max_tickets_per_order, hold_ttl_seconds, version"
@@ -37,6 +42,8 @@ err_code sq_event_load(sq_ctx *c, const char *event_id, sq_event *ev)
     ev->hold_ttl = (int)sq_int(st, 9);
     ev->version = sq_int(st, 10);
     sqlite3_reset(st);
+    if (c->memo != NULL)
+        sq_memo_put_event(c->memo, ev);
     return E_OK;
 }
 

@@ -2,25 +2,30 @@
  * holds.c - taking seats (or GA places) for a while, and giving them back.
  *
  * The database decides who gets a seat: each seat is taken with a
- * conditional UPDATE (... AND status = 'free') and the changed-row count
- * says whether this hold won it. A hold is all-or-nothing: if any seat is
- * lost the op fails and the caller rolls the job's SAVEPOINT back, which
- * undoes the seats it did win. GA places are one conditional UPDATE that
- * cannot pass the tier's capacity. Ending a hold (release, expiry) is one
- * helper shared with orders.c, so seats come back the same way everywhere.
+ * conditional UPDATE of its row (... AND status = 'free', by primary key)
+ * that must change it. A hold is all-or-nothing, and the op is written to
+ * need no savepoint for that (sqlite.c: CHECKS_FIRST): it first reads
+ * every seat (unknown, or not free: the op fails having written nothing),
+ * then inserts the hold and takes the seats. In the single writer's
+ * transaction nothing can take a seat between that read and the UPDATE;
+ * should an UPDATE still change no row, the op fails after writing and the
+ * whole batch is rolled back. GA places are one conditional UPDATE that
+ * cannot pass the tier's capacity. Ending a hold (release, expiry, paying
+ * it in orders.c) finds its seats through event_seats.hold_id, the one
+ * record of which seats a hold has.
  *
- * Cost per op matters here (these are most of the writer's work): a seat
- * hold is one statement per seat (the conditional UPDATE returns the
- * seat's ord and price, reused for hold_seats; only when a seat is not
- * taken is it read again, to tell "unknown" from "not free"), a release
- * reads its hold once, and hold ids start with the time so that the
- * b-trees keyed by them are written at one end (see hold_id_new()).
+ * Cost per op matters here (these are most of the writer's work): every
+ * statement is a primary-key or index lookup of one row, none needs a
+ * temporary table (no RETURNING, no multi-row UPDATE through the index it
+ * changes), and hold ids start with the time so that the b-trees keyed by
+ * them are written at one end (see hold_id_new()).
  */
 #include "store/sqlite/sq.h"
 
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include "booking/rules.h"
 #include "core/util.h"
 
 #define EXPIRE_BATCH 1000
@@ -62,87 +67,67 @@ static int has_duplicates(json_t *seats)
     return 0;
 }
 
-/* seat_id and price as take_seats() read them, in this transaction */
-static err_code record_hold_seat(sq_ctx *c, const char *hold_id, int ord, json_t *seat_id, int64_t price,
-                                 const char *event_id)
-{
-    if (sq_exec(c->db, "INSERT INTO hold_seats (hold_id, ord, seat_id, price_cents) VALUES (?, ?, ?, ?)", "sijl",
-                hold_id, ord, seat_id, price) != 1)
-        return sq_fail(c->db);
-    store_changes_seat(c->changes, event_id, ord, 'h');
-    return E_OK;
-}
+/* One requested seat as take_seats() found it. */
+typedef struct {
+    int ord;
+    int64_t price;
+} seat_pick;
 
-/* Why the seats in failed (each updated no row) were not taken: the ids
- * that are unknown or not on sale (E_SEAT_NOT_FOUND), else all of them
- * were not free (E_SEAT_UNAVAILABLE). Only this failure path reads. */
-static err_code seats_failed(sq_ctx *c, const char *event_id, json_t *failed)
+/* Find every requested seat (ord, price) and check that it is free, with
+ * reads only: E_SEAT_NOT_FOUND naming the ids that are unknown or not on
+ * sale, else E_SEAT_UNAVAILABLE naming those that are not free. */
+static err_code find_seats(sq_ctx *c, const char *event_id, json_t *seats, seat_pick *picks, int64_t *total)
 {
-    json_t *missing = json_array();
+    json_t *missing = json_array(), *taken = json_array();
     size_t i;
     json_t *id;
-    json_array_foreach(failed, i, id)
-    {
-        sqlite3_stmt *st =
-            sq_q(c->db, "SELECT 1 FROM event_seats WHERE event_id = ? AND seat_id = ?", "sj", event_id, id);
-        int r = sq_step(c->db, st);
-        if (r < 0) {
-            json_decref(missing);
-            json_decref(failed);
-            return sq_fail(c->db);
-        }
-        if (r == 0)
-            json_array_append(missing, id);
-        else
-            sqlite3_reset(st);
-    }
-    if (json_array_size(missing) > 0) {
-        json_decref(failed);
-        return seats_error(c, E_SEAT_NOT_FOUND, missing);
-    }
-    json_decref(missing);
-    return seats_error(c, E_SEAT_UNAVAILABLE, failed);
-}
-
-/* Take every seat for hold_id, one conditional UPDATE per seat that also
- * returns its ord and price: ords[i], prices[i] and their total. Fails
- * naming the ids that are unknown or not on sale (E_SEAT_NOT_FOUND), or
- * else the ids that were not free (E_SEAT_UNAVAILABLE); the seats it did
- * take are given back by the caller's rollback. */
-static err_code take_seats(sq_ctx *c, const char *event_id, const char *hold_id, json_t *seats, int *ords,
-                           int64_t *prices, int64_t *total)
-{
-    json_t *failed = json_array();
-    size_t i;
-    json_t *id;
+    err_code e = E_OK;
     *total = 0;
     json_array_foreach(seats, i, id)
     {
-        sqlite3_stmt *st = sq_q(c->db,
-                                "UPDATE event_seats SET status = 'held', hold_id = ?1"
-                                " WHERE event_id = ?2 AND seat_id = ?3 AND status = 'free'"
-                                " RETURNING ord, price_cents",
-                                "ssj", hold_id, event_id, id);
+        sqlite3_stmt *st = sq_q(c->db, "SELECT ord, price_cents, status = 'free' FROM event_seats"
+                                       " WHERE event_id = ? AND seat_id = ?",
+                                "sj", event_id, id);
         int r = sq_step(c->db, st);
         if (r < 0) {
-            json_decref(failed);
-            return sq_fail(c->db);
+            e = sq_fail(c->db);
+            break;
         }
         if (r == 0) {
-            json_array_append(failed, id);
+            json_array_append(missing, id);
             continue;
         }
-        ords[i] = (int)sq_int(st, 0);
-        prices[i] = sq_int(st, 1);
-        *total += prices[i];
-        if (sq_step(c->db, st) != 0) { /* finishes the statement (no second row) */
-            json_decref(failed);
-            return sq_fail(c->db);
-        }
+        picks[i].ord = (int)sq_int(st, 0);
+        picks[i].price = sq_int(st, 1);
+        *total += picks[i].price;
+        if (!sq_int(st, 2))
+            json_array_append(taken, id);
+        sqlite3_reset(st);
     }
-    if (json_array_size(failed) > 0)
-        return seats_failed(c, event_id, failed);
-    json_decref(failed);
+    if (e == E_OK && json_array_size(missing) > 0)
+        e = seats_error(c, E_SEAT_NOT_FOUND, json_incref(missing));
+    else if (e == E_OK && json_array_size(taken) > 0)
+        e = seats_error(c, E_SEAT_UNAVAILABLE, json_incref(taken));
+    json_decref(missing);
+    json_decref(taken);
+    return e;
+}
+
+/* Take the seats find_seats() found free, each with a conditional UPDATE
+ * of its row: the database, not the read before, decides that the seat
+ * was free. A seat not taken here is a failure after writes (the read in
+ * the same transaction said free), so it is E_INTERNAL. */
+static err_code take_seats(sq_ctx *c, const char *event_id, const char *hold_id, const seat_pick *picks, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int r = sq_exec(c->db,
+                        "UPDATE event_seats SET status = 'held', hold_id = ?"
+                        " WHERE event_id = ? AND ord = ? AND status = 'free'",
+                        "ssi", hold_id, event_id, picks[i].ord);
+        if (r != 1)
+            return r < 0 ? sq_fail(c->db) : E_INTERNAL;
+        store_changes_seat(c->changes, event_id, picks[i].ord, 'h');
+    }
     return E_OK;
 }
 
@@ -159,13 +144,19 @@ static err_code insert_hold(sq_ctx *c, const sq_event *ev, const char *hold_id, 
 }
 
 /* The answer: {id, event_id, <what>, total_cents, currency, expires_at,
- * status}; what is {seats} or {tier, quantity} and is stolen. */
-static void hold_answer(sq_ctx *c, const sq_event *ev, const char *hold_id, json_t *what, int64_t total,
-                        int64_t expires_at)
+ * status}, where what is {seats} or {tier, quantity}: begun here, what
+ * added by the caller, ended by hold_answer_end() (built key by key: this
+ * runs for every hold, and json_pack() parses its format each time). */
+static json_t *hold_answer_begin(const sq_event *ev, const char *hold_id)
 {
-    json_t *o = json_pack("{s:s, s:s}", "id", hold_id, "event_id", ev->id);
-    json_object_update(o, what);
-    json_decref(what);
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(hold_id));
+    json_object_set_new(o, "event_id", json_string(ev->id));
+    return o;
+}
+
+static void hold_answer_end(sq_ctx *c, const sq_event *ev, json_t *o, int64_t total, int64_t expires_at)
+{
     json_object_set_new(o, "total_cents", json_integer(total));
     json_object_set_new(o, "currency", json_string(ev->currency));
     json_object_set_new(o, "expires_at", sq_jtime_ms(expires_at));
@@ -181,15 +172,18 @@ static err_code hold_seats(sq_ctx *c, const sq_event *ev, const char *hold_id, i
         return sq_invalid(c, "seats", "Name each seat once, at least one.");
     if (n > (size_t)ev->max_tickets)
         return E_LIMIT_EXCEEDED;
-    int ords[n];
-    int64_t prices[n], total;
-    err_code e = take_seats(c, ev->id, hold_id, seats, ords, prices, &total);
+    seat_pick picks[n];
+    int64_t total;
+    err_code e = find_seats(c, ev->id, seats, picks, &total);
     if (e == E_OK)
         e = insert_hold(c, ev, hold_id, NULL, (int)n, total, expires_at);
-    for (size_t i = 0; i < n && e == E_OK; i++)
-        e = record_hold_seat(c, hold_id, ords[i], json_array_get(seats, i), prices[i], ev->id);
     if (e == E_OK)
-        hold_answer(c, ev, hold_id, json_pack("{s:O}", "seats", seats), total, expires_at);
+        e = take_seats(c, ev->id, hold_id, picks, n);
+    if (e == E_OK) {
+        json_t *o = hold_answer_begin(ev, hold_id);
+        json_object_set(o, "seats", seats);
+        hold_answer_end(c, ev, o, total, expires_at);
+    }
     return e;
 }
 
@@ -216,9 +210,12 @@ static err_code hold_tier(sq_ctx *c, const sq_event *ev, const char *hold_id, in
     err_code e = insert_hold(c, ev, hold_id, tier, (int)quantity, total, expires_at);
     if (e == E_OK)
         e = sq_tier_changed(c, ev->id, tier);
-    if (e == E_OK)
-        hold_answer(c, ev, hold_id, json_pack("{s:s, s:I}", "tier", tier, "quantity", (json_int_t)quantity), total,
-                    expires_at);
+    if (e == E_OK) {
+        json_t *o = hold_answer_begin(ev, hold_id);
+        json_object_set_new(o, "tier", json_string(tier));
+        json_object_set_new(o, "quantity", json_integer(quantity));
+        hold_answer_end(c, ev, o, total, expires_at);
+    }
     return e;
 }
 
@@ -228,8 +225,8 @@ static err_code hold_tier(sq_ctx *c, const sq_event *ev, const char *hold_id, in
  * primary key rejects the impossible collision). Holds are looked up by
  * id, and are never secrets (every use checks the holder), so nothing is
  * lost; what is won is locality: new ids sort after the recent ones, so
- * the b-trees keyed by hold id (holds' primary key, hold_seats, the
- * event_seats_hold index) take each batch's inserts on a few pages at
+ * the b-trees keyed by hold id (holds' primary key, the event_seats_hold
+ * index) take each batch's inserts on a few pages at
  * their right edge instead of one random page per hold, which is fewer
  * WAL frames per batch. */
 static void hold_id_new(int64_t now, char *buf, size_t len)
@@ -285,22 +282,56 @@ static void read_hold_row(sqlite3_stmt *st, hold_row *h)
     sqlite3_reset(st);
 }
 
+/* The ords of the seats event_seats gives to hold_id (a hold has at most
+ * RULES_TICKETS_PER_ORDER_MAX): read from the event_seats_hold index
+ * alone, before any of them is changed. */
+static err_code held_ords(sq_ctx *c, const char *hold_id, int *ords, size_t *n)
+{
+    sqlite3_stmt *st = sq_q(c->db, "SELECT ord FROM event_seats WHERE hold_id = ?", "s", hold_id);
+    int r;
+    *n = 0;
+    while ((r = sq_step(c->db, st)) == 1) {
+        if (*n == RULES_TICKETS_PER_ORDER_MAX) {
+            sqlite3_reset(st);
+            return E_INTERNAL;
+        }
+        ords[(*n)++] = (int)sq_int(st, 0);
+    }
+    return r < 0 ? sq_fail(c->db) : E_OK;
+}
+
+/* Each seat back to free, by its primary key and only if hold_id still
+ * holds it. */
+static err_code free_held_seats(sq_ctx *c, const char *hold_id, const char *event_id)
+{
+    int ords[RULES_TICKETS_PER_ORDER_MAX];
+    size_t n;
+    err_code e = held_ords(c, hold_id, ords, &n);
+    for (size_t i = 0; i < n && e == E_OK; i++) {
+        int r = sq_exec(c->db,
+                        "UPDATE event_seats SET status = 'free', hold_id = NULL"
+                        " WHERE event_id = ? AND ord = ? AND hold_id = ?",
+                        "sis", event_id, ords[i], hold_id);
+        if (r != 1)
+            e = r < 0 ? sq_fail(c->db) : E_INTERNAL;
+        else
+            store_changes_seat(c->changes, event_id, ords[i], 'f');
+    }
+    return e;
+}
+
 static err_code end_hold(sq_ctx *c, const char *hold_id, const char *status, const hold_row *h)
 {
-    int r;
-    if (sq_exec(c->db, "UPDATE holds SET status = ? WHERE id = ?", "ss", status, hold_id) < 0)
-        return sq_fail(c->db);
+    int r = sq_exec(c->db, "UPDATE holds SET status = ? WHERE id = ? AND status = 'active'", "ss", status, hold_id);
+    if (r != 1)
+        return r < 0 ? sq_fail(c->db) : E_INTERNAL;
     if (h->tier_id[0] != '\0') {
         if (sq_exec(c->db, "UPDATE ga_tiers SET held = held - ? WHERE event_id = ? AND tier_id = ?", "iss",
                     h->quantity, h->event_id, h->tier_id) < 0)
             return sq_fail(c->db);
         return sq_tier_changed(c, h->event_id, h->tier_id);
     }
-    sqlite3_stmt *st = sq_q(
-        c->db, "UPDATE event_seats SET status = 'free', hold_id = NULL WHERE hold_id = ? RETURNING ord", "s", hold_id);
-    while ((r = sq_step(c->db, st)) == 1)
-        store_changes_seat(c->changes, h->event_id, (int)sq_int(st, 0), 'f');
-    return r < 0 ? sq_fail(c->db) : E_OK;
+    return free_held_seats(c, hold_id, h->event_id);
 }
 
 err_code sq_hold_end(sq_ctx *c, const char *hold_id, const char *status)

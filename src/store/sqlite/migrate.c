@@ -4,6 +4,12 @@
  * Each pending version runs in its own BEGIN IMMEDIATE transaction and is
  * re-checked inside it, so two processes starting on one file at the same
  * time apply every migration exactly once.
+ *
+ * Foreign keys are not enforced while a migration runs and are checked as
+ * a whole before it commits (SQLite's recipe for rebuilding a table that
+ * others refer to: with enforcement on, dropping the old table would
+ * count every referring row as a violation, although the rebuilt table
+ * under the same name satisfies them all).
  */
 #include "store/sqlite/sq.h"
 
@@ -40,6 +46,27 @@ static int record(sqlite3 *h, const migration_t *m)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static int count_row(void *arg, int n, char **values, char **names)
+{
+    (void)n;
+    (void)values;
+    (void)names;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* The migration's SQL, then the foreign keys of the whole database. */
+static int run_checked(sqlite3 *h, const migration_t *m, char **msg)
+{
+    int violations = 0;
+    if (sqlite3_exec(h, m->sql, NULL, NULL, msg) != SQLITE_OK ||
+        sqlite3_exec(h, "PRAGMA foreign_key_check", count_row, &violations, msg) != SQLITE_OK)
+        return -1;
+    if (violations > 0)
+        *msg = sqlite3_mprintf("%d foreign key violation(s) after the migration", violations);
+    return violations > 0 ? -1 : 0;
+}
+
 /* 1 applied now, 0 was already there, -1 failed (err set) */
 static int apply_one(sqlite3 *h, const migration_t *m, char *err, size_t errlen)
 {
@@ -53,7 +80,7 @@ static int apply_one(sqlite3 *h, const migration_t *m, char *err, size_t errlen)
             goto fail;
         return 0;
     }
-    if (sqlite3_exec(h, m->sql, NULL, NULL, &msg) != SQLITE_OK || record(h, m) != 0 ||
+    if (run_checked(h, m, &msg) != 0 || record(h, m) != 0 ||
         sqlite3_exec(h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
         goto fail;
@@ -74,7 +101,10 @@ int sq_migrate(sqlite3 *h, FILE *report, char *err, size_t errlen)
         return -1;
     }
     for (int i = 0; i < migrations_count; i++) {
+        /* outside the transaction: the pragma is a no-op inside one */
+        sqlite3_exec(h, "PRAGMA foreign_keys=OFF", NULL, NULL, NULL);
         int r = apply_one(h, &migrations[i], err, errlen);
+        sqlite3_exec(h, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
         if (r < 0)
             return -1;
         if (r == 0)

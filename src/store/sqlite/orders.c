@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "booking/payment.h"
+#include "booking/rules.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -158,49 +159,53 @@ static err_code insert_ticket(sq_ctx *c, const char *order_id, const char *event
     return E_OK;
 }
 
-/* The hold's seats, as [[ord, seat_id, price], ...]. */
-static err_code hold_seat_list(sq_ctx *c, const char *hold_id, json_t **out)
+/* One seat of the hold being paid. */
+typedef struct {
+    int ord;
+    int64_t price;
+    char seat_id[RULES_SEAT_ID_MAX + 1];
+} sold_seat;
+
+/* The seats event_seats gives to the hold, in layout order, read before
+ * any of them changes (at most RULES_TICKETS_PER_ORDER_MAX). */
+static err_code hold_seat_list(sq_ctx *c, const char *hold_id, sold_seat *out, size_t *n)
 {
-    json_t *list = json_array();
-    sqlite3_stmt *st =
-        sq_q(c->db, "SELECT ord, seat_id, price_cents FROM hold_seats WHERE hold_id = ? ORDER BY rowid", "s", hold_id);
+    sqlite3_stmt *st = sq_q(c->db, "SELECT ord, seat_id, price_cents FROM event_seats WHERE hold_id = ? ORDER BY ord",
+                            "s", hold_id);
     int r;
-    while ((r = sq_step(c->db, st)) == 1)
-        json_array_append_new(list, json_pack("[I, s, I]", (json_int_t)sq_int(st, 0), sq_text(st, 1),
-                                              (json_int_t)sq_int(st, 2)));
-    if (r < 0) {
-        json_decref(list);
-        return sq_fail(c->db);
+    *n = 0;
+    while ((r = sq_step(c->db, st)) == 1) {
+        if (*n == RULES_TICKETS_PER_ORDER_MAX || strlen(sq_text(st, 1)) > RULES_SEAT_ID_MAX) {
+            sqlite3_reset(st);
+            return E_INTERNAL;
+        }
+        out[*n].ord = (int)sq_int(st, 0);
+        snprintf(out[*n].seat_id, sizeof(out[*n].seat_id), "%s", sq_text(st, 1));
+        out[*n].price = sq_int(st, 2);
+        (*n)++;
     }
-    *out = list;
-    return E_OK;
+    return r < 0 ? sq_fail(c->db) : E_OK;
 }
 
 static err_code sell_seats(sq_ctx *c, const hold_info *h, const char *order_id)
 {
-    json_t *list = NULL;
-    err_code e = hold_seat_list(c, h->id, &list);
-    size_t i;
-    json_t *s;
-    json_array_foreach(list, i, s)
-    {
-        if (e != E_OK)
-            break;
-        int ord = (int)json_integer_value(json_array_get(s, 0));
+    sold_seat seats[RULES_TICKETS_PER_ORDER_MAX];
+    size_t n;
+    err_code e = hold_seat_list(c, h->id, seats, &n);
+    if (e == E_OK && (int)n != h->quantity) {
+        log_msg(LOG_ERROR, "hold %s has %zu of its %d seats before payment", h->id, n, h->quantity);
+        e = E_INTERNAL;
+    }
+    for (size_t i = 0; i < n && e == E_OK; i++) {
         int r = sq_exec(c->db,
                         "UPDATE event_seats SET status = 'sold', hold_id = NULL, order_id = ?"
                         " WHERE event_id = ? AND ord = ? AND hold_id = ?",
-                        "ssis", order_id, h->event_id, ord, h->id);
-        if (r != 1) {
-            log_msg(LOG_ERROR, "hold %s lost seat %d before payment", h->id, ord);
-            e = r < 0 ? sq_fail(c->db) : E_INTERNAL;
-            break;
-        }
-        store_changes_seat(c->changes, h->event_id, ord, 's');
-        e = insert_ticket(c, order_id, h->event_id, json_string_value(json_array_get(s, 1)), NULL,
-                          json_integer_value(json_array_get(s, 2)));
+                        "ssis", order_id, h->event_id, seats[i].ord, h->id);
+        if (r != 1)
+            return r < 0 ? sq_fail(c->db) : E_INTERNAL;
+        store_changes_seat(c->changes, h->event_id, seats[i].ord, 's');
+        e = insert_ticket(c, order_id, h->event_id, seats[i].seat_id, NULL, seats[i].price);
     }
-    json_decref(list);
     return e;
 }
 

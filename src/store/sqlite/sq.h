@@ -11,7 +11,9 @@
  * Ops return an err_code. On success they set job->out/status; on failure
  * job->out may carry the error's details and nothing else. Their writes are
  * undone by the caller (ROLLBACK TO the job's savepoint) when they fail,
- * unless they set keep_on_error.
+ * unless they set keep_on_error. Ops marked CHECKS_FIRST in sqlite.c run
+ * without a savepoint: they must meet every failure they answer before
+ * their first write (a failure after one rolls back the whole batch).
  */
 #ifndef TIXIN_STORE_SQLITE_SQ_H
 #define TIXIN_STORE_SQLITE_SQ_H
@@ -29,6 +31,8 @@ typedef struct sq_db sq_db;
 
 /* Open path with the backend's pragmas; NULL and err on failure. */
 sq_db *sq_db_open(const char *path, char *err, size_t errlen);
+/* 1 unless TIXIN_SQLITE_SYNC=normal: answers must wait for a synced WAL. */
+int sq_sync_full(void);
 /* Finalize every statement and close; 0 when SQLite closed cleanly. */
 int sq_db_close(sq_db *db);
 sqlite3 *sq_handle(sq_db *db);
@@ -64,8 +68,11 @@ int64_t sq_int(sqlite3_stmt *st, int i);
 
 /* --- an op's context (sqlite.c) --------------------------------------- */
 
+typedef struct sq_memo sq_memo;
+
 typedef struct {
     sq_db *db;
+    sq_memo *memo;           /* this batch's memo (memo.c), or NULL */
     store_job *job;          /* NULL for the expiry sweep */
     store_changes *changes;  /* this job's seat/tier changes */
     int64_t now;             /* the batch's clock, ms */
@@ -95,8 +102,23 @@ typedef struct {
     int64_t version;
 } sq_event;
 
-/* E_OK, E_NOT_FOUND, or a store failure. */
+/* E_OK, E_NOT_FOUND, or a store failure. Answered from c->memo when the
+ * batch has read the event already. */
 err_code sq_event_load(sq_ctx *c, const char *event_id, sq_event *ev);
+
+/* --- the batch's memo (memo.c) ----------------------------------------- */
+
+sq_memo *sq_memo_new(void);
+void sq_memo_free(sq_memo *m);
+/* Forget everything (start of a batch; after a job that may write
+ * sessions, users or events). */
+void sq_memo_clear(sq_memo *m);
+/* The user of a live session read earlier in the batch, or NULL. */
+const char *sq_memo_user(const sq_memo *m, const char *token_hash);
+void sq_memo_put_user(sq_memo *m, const char *token_hash, const char *user_id);
+/* An event read earlier in the batch, or NULL. */
+const sq_event *sq_memo_event(const sq_memo *m, const char *event_id);
+void sq_memo_put_event(sq_memo *m, const sq_event *ev);
 /* Whether the caller may act on ev needing at least role min:
  * non-members get E_NOT_FOUND for drafts and E_FORBIDDEN for published
  * events; members below min get E_FORBIDDEN. */
@@ -124,6 +146,22 @@ err_code sq_order_json(sq_ctx *c, const char *order_id, json_t **out);
 err_code sq_seatmap_load(sq_ctx *c, const char *event_id);
 /* Install the catalog, and the seat maps of listed events not yet loaded. */
 err_code sq_catalog_load(sq_ctx *c);
+
+/* --- durability off the writer thread (syncer.c) ---------------------- */
+
+typedef struct sq_syncer sq_syncer;
+/* The thread that syncs the WAL for batches committed with
+ * synchronous=NORMAL; NULL when it cannot start. */
+sq_syncer *sq_syncer_start(void);
+/* A committed batch of the writer connection: after the next sync of its
+ * WAL its changes are published (and unref'd) and its jobs completed, in
+ * hand-over order. Takes both malloc'd arrays. */
+void sq_syncer_hand(sq_syncer *y, sqlite3 *writer, store_job **jobs, size_t njobs, pubsub_change **changes,
+                    size_t nchanges);
+/* Sync the writer's WAL now, on the calling (writer) thread. */
+void sq_syncer_sync_now(sqlite3 *writer);
+/* Sync and deliver what is left, then stop. NULL is a no-op. */
+void sq_syncer_stop(sq_syncer *y);
 
 /* --- migrations (migrate.c) -------------------------------------------- */
 int sq_migrate(sqlite3 *h, FILE *report, char *err, size_t errlen);

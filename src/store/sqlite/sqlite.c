@@ -5,15 +5,27 @@
  *
  * Why one thread: SQLite has one write lock; many threads would only queue
  * on it, each paying its own fsync. Here whatever is queued (up to
- * BATCH_MAX jobs) runs in one transaction, each job inside its own
- * SAVEPOINT so that a failing job undoes only its own writes, and one
- * COMMIT (one fsync) answers them all. BATCH_MAX is above the number of
+ * BATCH_MAX jobs) runs in one transaction and one COMMIT (one fsync)
+ * answers them all. A failing job must undo only its own writes: ops that
+ * can fail after writing run inside a SAVEPOINT of their own; the hot ones
+ * (holds, releases, orders, reads) check everything before their first
+ * write and run without one (CHECKS_FIRST below: a savepoint makes SQLite
+ * copy every page the job touches). BATCH_MAX is above the number of
  * connections a busy server has waiting on a write, so a batch normally
  * takes the whole queue: the bigger the batch, the more jobs share each
  * dirtied page (one WAL frame) and the fsync. Jobs are completed only
- * after that COMMIT, so nobody is ever told about a booking that could
- * still be lost.
+ * after that COMMIT and the sync of the WAL frames it wrote, so nobody is
+ * ever told about a booking that could still be lost; the sync runs on a
+ * thread of its own (syncer.c), so the writer goes on with the next batch
+ * meanwhile instead of waiting for the disk.
  * Reads use the same thread too: simple, and cheap next to the fsync.
+ * Within a batch the writer remembers session lookups and loaded events
+ * (memo.c), forgotten after any job that may change them.
+ *
+ * The writer's own cost is counted on /metrics (tixin_store_*: jobs,
+ * batches, its thread's CPU time, the queue wait of jobs, the wall time of
+ * batches and of their COMMITs), so per-job CPU and where a write's
+ * latency goes can be read off a running server (bench/run prints them).
  *
  * Checkpoints are not the writer's job. SQLite's default (autocheckpoint
  * every 1,000 WAL pages, run by whichever connection commits) would put
@@ -32,10 +44,11 @@
  * checkpointer steps aside and the writer, between two batches, copies the
  * few frames left itself (see wal_catch_up()); its next transaction then
  * starts the WAL over (the file keeps its size and is overwritten).
- * Durability does not depend on checkpoints: a commit is durable once its WAL frames
- * are synced (synchronous=FULL, see db.c), and the checkpointer syncs the
- * database file before it lets the WAL be reused. On close the writer
- * stops first, then the checkpointer runs a last TRUNCATE checkpoint.
+ * Durability does not depend on checkpoints: a commit is durable once its
+ * WAL frames are synced (by syncer.c; see db.c for TIXIN_SQLITE_SYNC), and
+ * a checkpoint syncs the database file before it lets the WAL be reused.
+ * On close the writer stops first, then the syncer delivers what is left,
+ * then the checkpointer runs a last TRUNCATE checkpoint.
  */
 #include "store/backend.h"
 #include "store/sqlite/sq.h"
@@ -46,6 +59,7 @@
 #include <time.h>
 #include "core/log.h"
 #include "core/util.h"
+#include "ops/metrics.h"
 #include "pubsub/pubsub.h"
 
 #define BATCH_MAX 1024
@@ -64,10 +78,13 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     store_job **q; /* ring buffer */
+    int64_t *qt;   /* its jobs' submit times (us, monotonic) */
     size_t qhead, qlen, qcap;
     int stopping;
     /* owned by the writer thread */
     store_changes *batch_changes, *job_changes;
+    sq_memo *memo;
+    sq_syncer *syncer; /* NULL: COMMIT syncs itself (or nothing is synced) */
     int64_t next_sweep, next_purge; /* mono_ms */
     /* the checkpointer (its own connection, thread and lock) */
     char *path;
@@ -88,38 +105,55 @@ typedef struct {
     json_t *seatmaps; /* event ids */
 } after_commit;
 
+static int64_t clock_us(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* --- the op table ------------------------------------------------------ */
 
-enum { NEEDS_USER = 1, TOKEN_OPTIONAL = 2 };
+/* CHECKS_FIRST: the op makes every check, and so meets every failure it
+ * can answer, before its first write (or never writes). It then needs no
+ * SAVEPOINT of its own, which is most of the cost of a small job: a
+ * savepoint makes SQLite copy every page the job touches into a journal.
+ * A failure after a write can then only be unexpected (I/O, a bug), and
+ * run_job() fails the whole batch for it, which rolls it all back.
+ * KEEPS_MEMO: the op writes no session, user or event, so what the batch
+ * memo (memo.c) holds stays true after it and the op may use it; after
+ * any other op the memo is emptied. */
+enum { NEEDS_USER = 1, TOKEN_OPTIONAL = 2, CHECKS_FIRST = 4, KEEPS_MEMO = 8 };
+#define READS (CHECKS_FIRST | KEEPS_MEMO) /* an op that only reads */
 static const struct {
     sq_op_fn fn;
     int flags;
 } ops[OP__COUNT] = {
-    [OP_USER_CREATE] = {sq_op_user_create, 0},
-    [OP_USER_BY_EMAIL] = {sq_op_user_by_email, 0},
-    [OP_SESSION_CREATE] = {sq_op_session_create, 0},
-    [OP_SESSION_REVOKE] = {sq_op_session_revoke, NEEDS_USER},
-    [OP_ME] = {sq_op_me, NEEDS_USER},
-    [OP_MY_ORDERS] = {sq_op_my_orders, NEEDS_USER},
+    [OP_USER_CREATE] = {sq_op_user_create, CHECKS_FIRST},
+    [OP_USER_BY_EMAIL] = {sq_op_user_by_email, READS},
+    [OP_SESSION_CREATE] = {sq_op_session_create, CHECKS_FIRST},
+    [OP_SESSION_REVOKE] = {sq_op_session_revoke, NEEDS_USER | CHECKS_FIRST},
+    [OP_ME] = {sq_op_me, NEEDS_USER | READS},
+    [OP_MY_ORDERS] = {sq_op_my_orders, NEEDS_USER | READS},
     [OP_ORG_CREATE] = {sq_op_org_create, NEEDS_USER},
     [OP_MEMBER_ADD] = {sq_op_member_add, NEEDS_USER},
     [OP_VENUE_CREATE] = {sq_op_venue_create, NEEDS_USER},
-    [OP_VENUE_GET] = {sq_op_venue_get, 0},
+    [OP_VENUE_GET] = {sq_op_venue_get, READS},
     [OP_EVENT_CREATE] = {sq_op_event_create, NEEDS_USER},
     [OP_EVENT_PATCH] = {sq_op_event_patch, NEEDS_USER},
     [OP_EVENT_PUBLISH] = {sq_op_event_publish, NEEDS_USER},
-    [OP_EVENT_GET] = {sq_op_event_get, TOKEN_OPTIONAL},
-    [OP_EVENT_STATS] = {sq_op_event_stats, NEEDS_USER},
-    [OP_HOLD_CREATE] = {sq_op_hold_create, NEEDS_USER},
-    [OP_HOLD_RELEASE] = {sq_op_hold_release, NEEDS_USER},
-    [OP_ORDER_CREATE] = {sq_op_order_create, NEEDS_USER},
-    [OP_ORDER_GET] = {sq_op_order_get, NEEDS_USER},
+    [OP_EVENT_GET] = {sq_op_event_get, TOKEN_OPTIONAL | READS},
+    [OP_EVENT_STATS] = {sq_op_event_stats, NEEDS_USER | READS},
+    [OP_HOLD_CREATE] = {sq_op_hold_create, NEEDS_USER | CHECKS_FIRST | KEEPS_MEMO},
+    [OP_HOLD_RELEASE] = {sq_op_hold_release, NEEDS_USER | CHECKS_FIRST | KEEPS_MEMO},
+    [OP_ORDER_CREATE] = {sq_op_order_create, NEEDS_USER | CHECKS_FIRST | KEEPS_MEMO},
+    [OP_ORDER_GET] = {sq_op_order_get, NEEDS_USER | READS},
     [OP_ORDER_CANCEL] = {sq_op_order_cancel, NEEDS_USER},
-    [OP_TICKET_GET] = {sq_op_ticket_get, NEEDS_USER},
-    [OP_CHECKIN] = {sq_op_checkin, NEEDS_USER},
-    [OP_SEATMAP_LOAD] = {sq_op_seatmap_load, 0},
-    [OP_CATALOG_LOAD] = {sq_op_catalog_load, 0},
-    [OP_PING] = {NULL, 0},
+    [OP_TICKET_GET] = {sq_op_ticket_get, NEEDS_USER | READS},
+    [OP_CHECKIN] = {sq_op_checkin, NEEDS_USER | CHECKS_FIRST | KEEPS_MEMO},
+    [OP_SEATMAP_LOAD] = {sq_op_seatmap_load, READS},
+    [OP_CATALOG_LOAD] = {sq_op_catalog_load, READS},
+    [OP_PING] = {NULL, READS},
 };
 
 /* --- auth and idempotency ---------------------------------------------- */
@@ -131,6 +165,11 @@ static err_code authenticate(sq_ctx *c)
     j->user_id[0] = '\0';
     if (!j->has_token)
         return (flags & NEEDS_USER) ? E_UNAUTHENTICATED : E_OK;
+    const char *known = c->memo != NULL ? sq_memo_user(c->memo, j->token_hash) : NULL;
+    if (known != NULL) {
+        snprintf(j->user_id, sizeof(j->user_id), "%s", known);
+        return E_OK;
+    }
     sqlite3_stmt *st =
         sq_q(c->db, "SELECT user_id FROM sessions WHERE token_hash = ? AND revoked_at IS NULL", "s", j->token_hash);
     int r = sq_step(c->db, st);
@@ -140,6 +179,8 @@ static err_code authenticate(sq_ctx *c)
         return (flags & TOKEN_OPTIONAL) ? E_OK : E_UNAUTHENTICATED;
     snprintf(j->user_id, sizeof(j->user_id), "%s", sq_text(st, 0));
     sqlite3_reset(st);
+    if (c->memo != NULL)
+        sq_memo_put_user(c->memo, j->token_hash, j->user_id);
     return E_OK;
 }
 
@@ -246,30 +287,52 @@ static int undo_job(sq_store *s, store_job *j, int keep_details)
     return sq_simple(s->db, "ROLLBACK TO job");
 }
 
+/* A failed job's writes must go: ROLLBACK TO its savepoint, or, for a
+ * CHECKS_FIRST job (no savepoint), nothing to do when it wrote nothing;
+ * -1 when it did (the batch must fail). */
+static int drop_failed(sq_store *s, store_job *j, int savepoint, int64_t changes_before, int keep_details)
+{
+    if (savepoint)
+        return undo_job(s, j, keep_details);
+    store_changes_clear(s->job_changes);
+    if (sqlite3_total_changes64(sq_handle(s->db)) == changes_before)
+        return 0;
+    log_msg(LOG_ERROR, "store op %d failed after writing (%s): the batch is rolled back", (int)j->op, err_name(j->err));
+    return -1;
+}
+
 /* 0, or -1 when the transaction is lost (the batch must fail). */
 static int run_job(sq_store *s, store_job *j, int64_t now, after_commit *after)
 {
+    int flags = ops[j->op].flags;
     sq_ctx c = {.db = s->db, .job = j, .changes = s->job_changes, .now = now};
+    int savepoint = !(flags & CHECKS_FIRST);
+    if (flags & KEEPS_MEMO)
+        c.memo = s->memo;
+    else
+        sq_memo_clear(s->memo); /* now, and so after this job too */
+    int64_t before = sqlite3_total_changes64(sq_handle(s->db));
     store_changes_clear(s->job_changes);
-    if (sq_simple(s->db, "SAVEPOINT job") != 0)
+    if (savepoint && sq_simple(s->db, "SAVEPOINT job") != 0)
         return -1;
     int replayed;
     err_code e = run_op(&c, &replayed);
     sq_reset_all(s->db);
     if (e == E_OK && j->status == 0)
         j->status = 200;
-    if (e != E_OK && !c.keep_on_error && undo_job(s, j, 1) != 0)
+    j->err = e;
+    if (e != E_OK && !c.keep_on_error && drop_failed(s, j, savepoint, before, 1) != 0)
         return -1;
     if (!replayed && uses_idempotency(j) && idem_storable(e)) {
         err_code se = idem_store(&c, e);
         if (se != E_OK) {
-            e = se;
-            undo_job(s, j, 0);
+            e = j->err = se;
+            if (drop_failed(s, j, savepoint, before, 0) != 0)
+                return -1;
         }
     }
-    if (sq_simple(s->db, "RELEASE job") != 0)
+    if (savepoint && sq_simple(s->db, "RELEASE job") != 0)
         return -1;
-    j->err = e;
     if (e == E_OK || c.keep_on_error)
         store_changes_merge(s->batch_changes, s->job_changes);
     if (e == E_OK)
@@ -310,25 +373,50 @@ static int bump_versions(sq_store *s, int64_t *versions)
 {
     size_t n = store_changes_nevents(s->batch_changes);
     for (size_t i = 0; i < n; i++) {
-        sqlite3_stmt *st = sq_q(s->db, "UPDATE events SET version = version + 1 WHERE id = ? RETURNING version", "s",
-                                store_changes_event(s->batch_changes, i));
+        const char *id = store_changes_event(s->batch_changes, i);
+        if (sq_exec(s->db, "UPDATE events SET version = version + 1 WHERE id = ?", "s", id) < 0)
+            return -1;
+        sqlite3_stmt *st = sq_q(s->db, "SELECT version FROM events WHERE id = ?", "s", id);
         int r = sq_step(s->db, st);
         if (r < 0)
             return -1;
         versions[i] = r == 1 ? sq_int(st, 0) : 0;
-        sq_reset_all(s->db);
+        sqlite3_reset(st);
     }
     return 0;
 }
 
-static void publish_changes(sq_store *s, const int64_t *versions)
+/* The batch's changes, one per touched event (*n of them, malloc'd). */
+static pubsub_change **build_changes(sq_store *s, const int64_t *versions, size_t *n)
 {
-    size_t n = store_changes_nevents(s->batch_changes);
-    for (size_t i = 0; i < n; i++) {
-        pubsub_change *pc = store_changes_build(s->batch_changes, i, versions[i]);
-        pubsub_publish(pc);
-        pubsub_change_unref(pc);
+    *n = store_changes_nevents(s->batch_changes);
+    pubsub_change **v = malloc((*n + 1) * sizeof(*v));
+    if (v == NULL)
+        abort();
+    for (size_t i = 0; i < *n; i++)
+        v[i] = store_changes_build(s->batch_changes, i, versions[i]);
+    return v;
+}
+
+/* A committed batch's answers and changes go out once it is durable: after
+ * the syncer's next sync, or now when COMMIT synced itself. */
+static void deliver_committed(sq_store *s, store_job **jobs, size_t n, pubsub_change **changes, size_t nchanges)
+{
+    if (s->syncer != NULL) {
+        store_job **mine = malloc((n + 1) * sizeof(*mine));
+        if (mine == NULL)
+            abort();
+        memcpy(mine, jobs, n * sizeof(*mine));
+        sq_syncer_hand(s->syncer, sq_handle(s->db), mine, n, changes, nchanges);
+        return;
     }
+    for (size_t i = 0; i < nchanges; i++) {
+        pubsub_publish(changes[i]);
+        pubsub_change_unref(changes[i]);
+    }
+    free(changes);
+    for (size_t i = 0; i < n; i++)
+        task_complete(&jobs[i]->task);
 }
 
 static void fail_job(store_job *j)
@@ -360,7 +448,7 @@ static void run_after(sq_store *s, after_commit *after, int64_t now)
 
 /* The transaction: 0 committed, -1 failed (and rolled back). */
 static int run_transaction(sq_store *s, store_job **jobs, size_t n, int sweep, int64_t now, after_commit *after,
-                           int64_t **versions)
+                           int64_t **versions, int64_t *commit_us)
 {
     if (sq_simple(s->db, "BEGIN IMMEDIATE") != 0)
         return -1;
@@ -374,43 +462,70 @@ static int run_transaction(sq_store *s, store_job **jobs, size_t n, int sweep, i
         abort();
     if (ok)
         ok = bump_versions(s, *versions) == 0;
+    int64_t t0 = clock_us(CLOCK_MONOTONIC);
     if (ok)
         ok = sq_simple(s->db, "COMMIT") == 0;
+    *commit_us = clock_us(CLOCK_MONOTONIC) - t0;
     if (!ok && !sqlite3_get_autocommit(sq_handle(s->db)))
         sq_simple(s->db, "ROLLBACK");
     return ok ? 0 : -1;
 }
 
-static void run_batch(sq_store *s, store_job **jobs, size_t n, int sweep)
+static void run_batch(sq_store *s, store_job **jobs, size_t n, int sweep, int64_t *commit_us)
 {
     int64_t now = now_ms();
     after_commit after = {0, json_array()};
     int64_t *versions = NULL;
     store_changes_clear(s->batch_changes);
-    if (run_transaction(s, jobs, n, sweep, now, &after, &versions) == 0) {
-        publish_changes(s, versions);
+    sq_memo_clear(s->memo);
+    if (run_transaction(s, jobs, n, sweep, now, &after, &versions, commit_us) == 0) {
+        size_t nchanges;
+        pubsub_change **changes = build_changes(s, versions, &nchanges);
+        if (s->syncer != NULL && (after.catalog || json_array_size(after.seatmaps) > 0))
+            sq_syncer_sync_now(sq_handle(s->db)); /* caches show only durable state */
         run_after(s, &after, now);
+        deliver_committed(s, jobs, n, changes, nchanges);
     } else {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             fail_job(jobs[i]);
+            task_complete(&jobs[i]->task);
+        }
     }
     free(versions);
     json_decref(after.seatmaps);
-    for (size_t i = 0; i < n; i++)
-        task_complete(&jobs[i]->task);
 }
 
 /* --- the queue and the thread ----------------------------------------- */
 
-static size_t take(sq_store *s, store_job **out, size_t max)
+/* Up to max queued jobs; *waited += the microseconds they spent queued. */
+static size_t take(sq_store *s, store_job **out, size_t max, int64_t *waited)
 {
     size_t n = 0;
+    int64_t now = clock_us(CLOCK_MONOTONIC);
     while (s->qlen > 0 && n < max) {
+        *waited += now - s->qt[s->qhead];
         out[n++] = s->q[s->qhead];
         s->qhead = (s->qhead + 1) % s->qcap;
         s->qlen--;
     }
     return n;
+}
+
+/* The writer's figures, as counters on /metrics: per job, writer CPU is
+ * cpu/jobs; where a write's latency goes is queue wait, then the batch
+ * (of which commit is the COMMIT and its fsync). */
+typedef struct {
+    int64_t waited, cpu, wall, commit;
+} batch_figures;
+
+static void count_batch(size_t n, const batch_figures *f)
+{
+    metrics_count("tixin_store_jobs_total", (long)n);
+    metrics_count("tixin_store_batches_total", 1);
+    metrics_count("tixin_store_queue_wait_us_total", (long)f->waited);
+    metrics_count("tixin_store_writer_cpu_us_total", (long)f->cpu);
+    metrics_count("tixin_store_batch_wall_us_total", (long)f->wall);
+    metrics_count("tixin_store_commit_wall_us_total", (long)f->commit);
 }
 
 static void wait_for_work(sq_store *s)
@@ -454,18 +569,24 @@ static void *writer_main(void *arg)
 {
     sq_store *s = arg;
     store_job *batch[BATCH_MAX];
+    pthread_setname_np(pthread_self(), "tixin-store");
     for (;;) {
+        batch_figures f = {0};
         pthread_mutex_lock(&s->mu);
         wait_for_work(s);
-        size_t n = take(s, batch, BATCH_MAX);
+        size_t n = take(s, batch, BATCH_MAX, &f.waited);
         int stop = n == 0 && s->stopping;
         pthread_mutex_unlock(&s->mu);
         if (stop)
             return NULL;
+        int64_t cpu0 = clock_us(CLOCK_THREAD_CPUTIME_ID), wall0 = clock_us(CLOCK_MONOTONIC);
         int sweep = mono_ms() >= s->next_sweep;
         if (sweep)
             s->next_sweep = mono_ms() + SWEEP_EVERY_MS;
-        run_batch(s, batch, n, sweep);
+        run_batch(s, batch, n, sweep, &f.commit);
+        f.cpu = clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+        f.wall = clock_us(CLOCK_MONOTONIC) - wall0;
+        count_batch(n, &f);
         if (s->wal_frames >= CKPT_RESET_FRAMES && s->ckpt_started)
             wal_catch_up(s);
     }
@@ -480,6 +601,9 @@ static int wal_hook(void *arg, sqlite3 *h, const char *dbname, int frames)
     (void)h;
     (void)dbname;
     sq_store *s = arg;
+    /* frames this COMMIT wrote (the WAL restarts from 0 after a full
+     * checkpoint): the I/O a batch costs, on /metrics */
+    metrics_count("tixin_store_wal_frames_total", frames >= s->wal_frames ? frames - s->wal_frames : frames);
     s->wal_frames = frames;
     pthread_mutex_lock(&s->ckpt_mu);
     s->commits++;
@@ -524,6 +648,7 @@ static void *ckpt_main(void *arg)
 {
     sq_store *s = arg;
     unsigned long seen = 0;
+    pthread_setname_np(pthread_self(), "tixin-ckpt");
     int dirty = 0; /* the WAL may hold frames not yet copied or truncated */
     pthread_mutex_lock(&s->ckpt_mu);
     while (!s->ckpt_stopping) {
@@ -600,16 +725,22 @@ static void sq_submit(store_t *base, store_job *j)
     if (s->qlen == s->qcap) {
         size_t cap = s->qcap ? s->qcap * 2 : 1024;
         store_job **q = malloc(cap * sizeof(*q));
-        if (q == NULL)
+        int64_t *qt = malloc(cap * sizeof(*qt));
+        if (q == NULL || qt == NULL)
             abort();
-        for (size_t i = 0; i < s->qlen; i++)
+        for (size_t i = 0; i < s->qlen; i++) {
             q[i] = s->q[(s->qhead + i) % s->qcap];
+            qt[i] = s->qt[(s->qhead + i) % s->qcap];
+        }
         free(s->q);
+        free(s->qt);
         s->q = q;
+        s->qt = qt;
         s->qhead = 0;
         s->qcap = cap;
     }
     s->q[(s->qhead + s->qlen) % s->qcap] = j;
+    s->qt[(s->qhead + s->qlen) % s->qcap] = clock_us(CLOCK_MONOTONIC);
     s->qlen++;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
@@ -624,6 +755,11 @@ static int sq_start(store_t *base)
     s->next_purge = mono_ms();
     if (ckpt_start(s) != 0)
         log_msg(LOG_WARN, "no checkpointer thread: the writer checkpoints");
+    if (sq_sync_full() && (s->syncer = sq_syncer_start()) != NULL &&
+        sq_simple(s->db, "PRAGMA synchronous=NORMAL") != 0) {
+        sq_syncer_stop(s->syncer); /* COMMIT keeps syncing itself */
+        s->syncer = NULL;
+    }
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0)
         return -1;
     s->started = 1;
@@ -639,10 +775,13 @@ static void sq_close(store_t *base)
     pthread_mutex_unlock(&s->mu);
     if (s->started)
         pthread_join(s->thread, NULL);
+    sq_syncer_stop(s->syncer); /* the last batches become durable, then answered */
+    s->syncer = NULL;
     ckpt_stop(s);
     /* jobs queued without a running thread are answered, never dropped */
     store_job *j;
-    while (take(s, &j, 1) == 1) {
+    int64_t waited = 0;
+    while (take(s, &j, 1, &waited) == 1) {
         fail_job(j);
         task_complete(&j->task);
     }
@@ -650,12 +789,14 @@ static void sq_close(store_t *base)
         log_msg(LOG_ERROR, "sqlite database did not close cleanly");
     store_changes_free(s->batch_changes);
     store_changes_free(s->job_changes);
+    sq_memo_free(s->memo);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->ckpt_mu);
     pthread_cond_destroy(&s->ckpt_cv);
     free(s->path);
     free(s->q);
+    free(s->qt);
     free(s);
 }
 
@@ -692,6 +833,7 @@ store_t *sqlite_store_open(const char *path, char *err, size_t errlen)
         abort();
     s->batch_changes = store_changes_new();
     s->job_changes = store_changes_new();
+    s->memo = sq_memo_new();
     return &s->base;
 }
 
