@@ -77,9 +77,15 @@ void pg_conn_close(pg_conn *pc)
 
 static int session_setup(pg_conn *pc)
 {
+    /* generic plans at once: the ops' statements look rows up by key, and
+     * planning them anew on every call (custom plans) costs more CPU than
+     * running them */
+    PGresult *r = PQexec(pc->c, "SET plan_cache_mode = force_generic_plan");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
     /* a standby is read-only: no change table there (it runs no op) */
-    PGresult *r = PQexec(pc->c, pc->replica ? "SELECT 1" : "SELECT tx_session()");
-    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    r = ok ? PQexec(pc->c, pc->replica ? "SELECT 1" : "SELECT tx_session()") : NULL;
+    ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
     for (size_t i = 0; ok && i < sizeof(statements) / sizeof(statements[0]); i++) {
         r = PQprepare(pc->c, statements[i].name, statements[i].sql, 0, NULL);

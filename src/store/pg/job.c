@@ -2,7 +2,10 @@
  * job.c - one store job on PostgreSQL: BEGIN, tixin_op() (which does auth,
  * idempotency, the op and the version bumps, see 0003_ops.sql), the C
  * work the op asks for (charging, refunding), COMMIT, then the changes
- * published and the caches fed.
+ * published and the caches fed. And batches of the hot writes (seat holds
+ * and releases without an Idempotency-Key): several jobs of one event in
+ * one tixin_batch() statement (0004_fast_holds.sql), one transaction, one
+ * version bump and one COMMIT for all of them (see pg.c for why).
  *
  * Why publishing waits for the version before it: the seat maps apply a
  * change only when its version is newer than theirs, so changes of one
@@ -20,6 +23,7 @@
  */
 #include "store/pg/pg.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "booking/payment.h"
@@ -315,14 +319,59 @@ void pg_run_job(pg_store *s, pg_conn *pc, pg_conn *rc, store_job *j)
 
 /* --- batches of the hot writes (0004_fast_holds.sql) ------------------------ */
 
-int pg_job_batchable(const store_job *j)
+/* The events of the holds this process made, for batching releases with
+ * the other writes of their event: a direct-mapped cache (an entry is
+ * never wrong, a hold's event does not change; an overwritten one only
+ * makes its release run in a batch of its own). */
+#define HOLD_EVENTS 16384
+
+static struct {
+    char hold_id[40];
+    char event_id[48];
+} hold_events[HOLD_EVENTS];
+static pthread_mutex_t hold_events_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned hold_slot(const char *hold_id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = hold_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % HOLD_EVENTS;
+}
+
+static void hold_event_remember(const char *hold_id, const char *event_id)
+{
+    if (hold_id == NULL || event_id == NULL || strlen(hold_id) >= sizeof(hold_events[0].hold_id) ||
+        strlen(event_id) >= sizeof(hold_events[0].event_id))
+        return;
+    unsigned k = hold_slot(hold_id);
+    pthread_mutex_lock(&hold_events_mu);
+    strcpy(hold_events[k].hold_id, hold_id);
+    strcpy(hold_events[k].event_id, event_id);
+    pthread_mutex_unlock(&hold_events_mu);
+}
+
+int pg_job_batch_event(const store_job *j, char *event_id, size_t len)
 {
     if (!j->has_token || j->idem_key[0] != '\0')
         return 0;
-    if (j->op == OP_HOLD_CREATE)
-        return json_is_array(json_object_get(j->args, "seats")) &&
-               json_is_string(json_object_get(j->args, "event_id"));
-    return j->op == OP_HOLD_RELEASE && json_is_string(json_object_get(j->args, "hold_id"));
+    if (j->op == OP_HOLD_CREATE) {
+        const char *e = json_string_value(json_object_get(j->args, "event_id"));
+        if (!json_is_array(json_object_get(j->args, "seats")) || e == NULL)
+            return 0;
+        snprintf(event_id, len, "%s", e);
+        return 1;
+    }
+    const char *hid = json_string_value(json_object_get(j->args, "hold_id"));
+    if (j->op != OP_HOLD_RELEASE || hid == NULL)
+        return 0;
+    event_id[0] = '\0';
+    unsigned k = hold_slot(hid);
+    pthread_mutex_lock(&hold_events_mu);
+    if (strcmp(hold_events[k].hold_id, hid) == 0)
+        snprintf(event_id, len, "%s", hold_events[k].event_id);
+    pthread_mutex_unlock(&hold_events_mu);
+    return 1;
 }
 
 /* j as one of tixin_batch()'s jobs */
@@ -357,7 +406,7 @@ static err_code batch_attempt(pg_store *s, pg_conn *pc, const char *jobs_text, j
     return e;
 }
 
-void pg_run_batch(pg_store *s, pg_conn *pc, store_job **jobs, int n)
+int pg_run_batch(pg_store *s, pg_conn *pc, store_job **jobs, int n)
 {
     json_t *items = json_array();
     for (int i = 0; i < n; i++)
@@ -376,16 +425,27 @@ void pg_run_batch(pg_store *s, pg_conn *pc, store_job **jobs, int n)
     pg_publish_end(s);
     free(text);
     json_t *answers = json_object_get(r, "answers");
+    store_job *again[n];
+    int nagain = 0, ndone = 0;
     for (int i = 0; i < n; i++) {
+        store_job *j = jobs[i];
         json_t *a = json_array_get(answers, (size_t)i);
-        if (e != E_OK || !json_is_object(a))
-            jobs[i]->err = e != E_OK ? e : E_INTERNAL;
-        else if (json_is_true(json_object_get(a, "retry")))
-            pg_run_batch(s, pc, &jobs[i], 1); /* alone, first: it may wait, never retries */
+        if (e == E_OK && n > 1 && json_is_true(json_object_get(a, "retry"))) {
+            again[nagain++] = j;
+            continue;
+        }
+        if (e != E_OK || !json_is_object(a) || json_object_get(a, "retry") != NULL)
+            j->err = e != E_OK ? e : E_INTERNAL; /* a job alone never retries */
         else
-            fill_job(jobs[i], a);
+            fill_job(j, a);
+        if (j->op == OP_HOLD_CREATE && j->err == E_OK && j->out != NULL)
+            hold_event_remember(json_string_value(json_object_get(j->out, "id")),
+                                json_string_value(json_object_get(j->out, "event_id")));
+        jobs[ndone++] = j;
     }
+    memcpy(jobs + ndone, again, (size_t)nagain * sizeof(*again));
     json_decref(r);
+    return nagain;
 }
 
 void pg_run_sweep(pg_store *s, pg_conn *pc)

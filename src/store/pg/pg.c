@@ -7,9 +7,15 @@
  * conditional updates, row locks taken in one order), never from this
  * process's memory, and any number of instances can share the database.
  * Jobs are queued to a pool of backend threads, each owning one blocking
- * libpq connection (TIXIN_PG_CONNECTIONS, default 16): the pool size bounds
- * the transactions in flight, PostgreSQL's group commit shares the fsyncs
- * between them, and a job never waits on a loop. One more thread and
+ * libpq connection (TIXIN_PG_CONNECTIONS, default 8): the pool size bounds
+ * the transactions in flight, and a job never waits on a loop. The hot
+ * writes (seat holds and releases) are batched: a worker takes the queued
+ * ones of the same event (up to BATCH_MAX) and runs them as one statement
+ * in one transaction (job.c pg_run_batch(), 0004_fast_holds.sql), so an
+ * event's version is bumped, and its row lock held until COMMIT, once per
+ * batch rather than once per write; with fewer connections than queued
+ * writes the batches grow, which is why the default is small (measured:
+ * 6-8 beat 16 and 3 on 2 cores). One more thread and
  * connection sweep expired holds every 250 ms (FOR UPDATE SKIP LOCKED, so
  * with many instances sweeping each hold still expires exactly once and
  * its change is published once, by the instance that expired it) and
@@ -32,7 +38,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
-#define DEFAULT_CONNECTIONS 16
+#define DEFAULT_CONNECTIONS 8
 #define MAX_CONNECTIONS 64
 #define BATCH_MAX 32   /* jobs in one tixin_batch() */
 #define BATCH_SCAN 128 /* queued jobs looked at for a batch */
@@ -127,16 +133,18 @@ static store_job *take(pg_store *s)
     return j;
 }
 
-/* After the batchable job at hand: up to max more batchable jobs out of
- * the queue's first BATCH_SCAN (the others keep their places). */
-static int take_batchable(pg_store *s, store_job **out, int max)
+/* After a batchable job of event_id (not ""): up to max more batchable
+ * jobs of that event out of the queue's first BATCH_SCAN (the others keep
+ * their places). */
+static int take_batchable(pg_store *s, const char *event_id, store_job **out, int max)
 {
     int n = 0, scanned = 0;
+    char ev[64];
     h2o_linklist_t *link = s->queue.next;
-    while (link != &s->queue && n < max && scanned++ < BATCH_SCAN) {
+    while (event_id[0] != '\0' && link != &s->queue && n < max && scanned++ < BATCH_SCAN) {
         h2o_linklist_t *next = link->next;
         store_job *j = H2O_STRUCT_FROM_MEMBER(store_job, task.msg.link, link);
-        if (pg_job_batchable(j)) {
+        if (pg_job_batch_event(j, ev, sizeof(ev)) && strcmp(ev, event_id) == 0) {
             h2o_linklist_unlink(link);
             out[n++] = j;
         }
@@ -162,8 +170,10 @@ static void *worker_run(void *arg)
         while (h2o_linklist_is_empty(&s->queue) && !s->stopping)
             pthread_cond_wait(&s->cv, &s->mu);
         store_job *batch[BATCH_MAX];
+        char ev[64];
         store_job *j = take(s);
-        int n = j != NULL && pg_job_batchable(j) ? 1 + take_batchable(s, batch + 1, BATCH_MAX - 1) : 0;
+        int n = j != NULL && pg_job_batch_event(j, ev, sizeof(ev)) ? 1 + take_batchable(s, ev, batch + 1, BATCH_MAX - 1)
+                                                                   : 0;
         pthread_mutex_unlock(&s->mu);
         if (j == NULL)
             return NULL; /* stopping and drained */
@@ -173,9 +183,12 @@ static void *worker_run(void *arg)
             continue;
         }
         batch[0] = j;
-        pg_run_batch(s, pc, batch, n);
-        for (int i = 0; i < n; i++)
+        int again = pg_run_batch(s, pc, batch, n);
+        for (int i = 0; i < n; i++) {
+            if (i >= n - again) /* alone now: it may wait for its rows */
+                pg_run_batch(s, pc, &batch[i], 1);
             task_complete(&batch[i]->task);
+        }
     }
 }
 

@@ -58,14 +58,19 @@ typedef struct pg_store pg_store;
  * its after-commit work; fills j's result (does not complete its task).
  * rc (NULL when there is no replica) serves the lag-tolerant reads. */
 void pg_run_job(pg_store *s, pg_conn *pc, pg_conn *rc, store_job *j);
-/* 1 when j may run in a batch with others: a seat hold or a release
- * without an Idempotency-Key. */
-int pg_job_batchable(const store_job *j);
-/* Run n batchable jobs on pc in one transaction (tixin_batch()), publish
- * their changes after COMMIT; fills their results (does not complete
- * their tasks). A job that would have to wait for a lock is run again
- * alone afterwards. */
-void pg_run_batch(pg_store *s, pg_conn *pc, store_job **jobs, int n);
+/* 1 when j may run in a batch (tixin_batch()): a seat hold or a release
+ * without an Idempotency-Key; event_id gets its event ("" when unknown:
+ * a release of a hold this process did not make, which runs alone). A
+ * batch holds the jobs of one event: it bumps one event row, so batches
+ * never wait for each other's event rows while holding one. */
+int pg_job_batch_event(const store_job *j, char *event_id, size_t len);
+/* Run n batchable jobs of one event on pc in one transaction
+ * (tixin_batch()) and publish their changes after COMMIT; fills their
+ * results (does not complete their tasks) and remembers the event of each
+ * hold made. Answers how many of them would have had to wait for a row
+ * lock: those are moved to the end of jobs, unanswered, to be run again
+ * one by one (n = 1: it waits), after the others are answered. */
+int pg_run_batch(pg_store *s, pg_conn *pc, store_job **jobs, int n);
 /* One expiry sweep on pc (each hold expired exactly once across every
  * instance); publishes its changes. */
 void pg_run_sweep(pg_store *s, pg_conn *pc);
