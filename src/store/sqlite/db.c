@@ -7,11 +7,9 @@
  * through a small format string so that op code reads as the query it runs.
  * Failures are logged here, once, and turned into an err_code by sq_fail().
  *
- * Pragmas. journal_mode=WAL. synchronous=FULL is the default: the WAL is
- * synced for every group-commit batch (one fdatasync per batch, not per
- * job) before any of its jobs is answered, so an answered job survives a
- * power loss or an OS crash. (The serving writer's connection hands that
- * sync to a thread of its own, syncer.c, and commits with NORMAL itself.)
+ * Pragmas. journal_mode=WAL. synchronous=FULL is the default: every COMMIT
+ * syncs the WAL (one fdatasync per group-commit batch, not per job), so a
+ * job answered after COMMIT survives a power loss or an OS crash.
  * TIXIN_SQLITE_SYNC=normal skips that sync: still atomic and consistent,
  * and still safe if only the process crashes, but the last batches before
  * a power loss or kernel crash can be lost after they were answered.
@@ -44,16 +42,12 @@ struct sq_db {
     } cache[CACHE_SLOTS];
 };
 
-int sq_sync_full(void)
-{
-    const char *sync = getenv("TIXIN_SQLITE_SYNC");
-    return !(sync != NULL && strcmp(sync, "normal") == 0);
-}
-
 static int set_pragmas(sqlite3 *h, char *err, size_t errlen)
 {
-    const char *sql = sq_sync_full() ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                                     : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+    const char *sync = getenv("TIXIN_SQLITE_SYNC");
+    int normal = sync != NULL && strcmp(sync, "normal") == 0;
+    const char *sql = normal ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                             : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
     char *msg = NULL;
     if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(h, "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;", NULL,

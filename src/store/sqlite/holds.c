@@ -67,7 +67,7 @@ static int has_duplicates(json_t *seats)
     return 0;
 }
 
-/* One requested seat as take_seats() found it. */
+/* One requested seat as find_seats() found it. */
 typedef struct {
     int ord;
     int64_t price;

@@ -31,8 +31,6 @@ typedef struct sq_db sq_db;
 
 /* Open path with the backend's pragmas; NULL and err on failure. */
 sq_db *sq_db_open(const char *path, char *err, size_t errlen);
-/* 1 unless TIXIN_SQLITE_SYNC=normal: answers must wait for a synced WAL. */
-int sq_sync_full(void);
 /* Finalize every statement and close; 0 when SQLite closed cleanly. */
 int sq_db_close(sq_db *db);
 sqlite3 *sq_handle(sq_db *db);
@@ -146,22 +144,6 @@ err_code sq_order_json(sq_ctx *c, const char *order_id, json_t **out);
 err_code sq_seatmap_load(sq_ctx *c, const char *event_id);
 /* Install the catalog, and the seat maps of listed events not yet loaded. */
 err_code sq_catalog_load(sq_ctx *c);
-
-/* --- durability off the writer thread (syncer.c) ---------------------- */
-
-typedef struct sq_syncer sq_syncer;
-/* The thread that syncs the WAL for batches committed with
- * synchronous=NORMAL; NULL when it cannot start. */
-sq_syncer *sq_syncer_start(void);
-/* A committed batch of the writer connection: after the next sync of its
- * WAL its changes are published (and unref'd) and its jobs completed, in
- * hand-over order. Takes both malloc'd arrays. */
-void sq_syncer_hand(sq_syncer *y, sqlite3 *writer, store_job **jobs, size_t njobs, pubsub_change **changes,
-                    size_t nchanges);
-/* Sync the writer's WAL now, on the calling (writer) thread. */
-void sq_syncer_sync_now(sqlite3 *writer);
-/* Sync and deliver what is left, then stop. NULL is a no-op. */
-void sq_syncer_stop(sq_syncer *y);
 
 /* --- migrations (migrate.c) -------------------------------------------- */
 int sq_migrate(sqlite3 *h, FILE *report, char *err, size_t errlen);

@@ -14,10 +14,8 @@
  * connections a busy server has waiting on a write, so a batch normally
  * takes the whole queue: the bigger the batch, the more jobs share each
  * dirtied page (one WAL frame) and the fsync. Jobs are completed only
- * after that COMMIT and the sync of the WAL frames it wrote, so nobody is
- * ever told about a booking that could still be lost; the sync runs on a
- * thread of its own (syncer.c), so the writer goes on with the next batch
- * meanwhile instead of waiting for the disk.
+ * after that COMMIT, so nobody is ever told about a booking that could
+ * still be lost.
  * Reads use the same thread too: simple, and cheap next to the fsync.
  * Within a batch the writer remembers session lookups and loaded events
  * (memo.c), forgotten after any job that may change them.
@@ -44,11 +42,10 @@
  * checkpointer steps aside and the writer, between two batches, copies the
  * few frames left itself (see wal_catch_up()); its next transaction then
  * starts the WAL over (the file keeps its size and is overwritten).
- * Durability does not depend on checkpoints: a commit is durable once its
- * WAL frames are synced (by syncer.c; see db.c for TIXIN_SQLITE_SYNC), and
- * a checkpoint syncs the database file before it lets the WAL be reused.
- * On close the writer stops first, then the syncer delivers what is left,
- * then the checkpointer runs a last TRUNCATE checkpoint.
+ * Durability does not depend on checkpoints: a commit is durable once its WAL frames
+ * are synced (synchronous=FULL, see db.c), and the checkpointer syncs the
+ * database file before it lets the WAL be reused. On close the writer
+ * stops first, then the checkpointer runs a last TRUNCATE checkpoint.
  */
 #include "store/backend.h"
 #include "store/sqlite/sq.h"
@@ -84,7 +81,6 @@ typedef struct {
     /* owned by the writer thread */
     store_changes *batch_changes, *job_changes;
     sq_memo *memo;
-    sq_syncer *syncer; /* NULL: COMMIT syncs itself (or nothing is synced) */
     int64_t next_sweep, next_purge; /* mono_ms */
     /* the checkpointer (its own connection, thread and lock) */
     char *path;
@@ -386,37 +382,14 @@ static int bump_versions(sq_store *s, int64_t *versions)
     return 0;
 }
 
-/* The batch's changes, one per touched event (*n of them, malloc'd). */
-static pubsub_change **build_changes(sq_store *s, const int64_t *versions, size_t *n)
+static void publish_changes(sq_store *s, const int64_t *versions)
 {
-    *n = store_changes_nevents(s->batch_changes);
-    pubsub_change **v = malloc((*n + 1) * sizeof(*v));
-    if (v == NULL)
-        abort();
-    for (size_t i = 0; i < *n; i++)
-        v[i] = store_changes_build(s->batch_changes, i, versions[i]);
-    return v;
-}
-
-/* A committed batch's answers and changes go out once it is durable: after
- * the syncer's next sync, or now when COMMIT synced itself. */
-static void deliver_committed(sq_store *s, store_job **jobs, size_t n, pubsub_change **changes, size_t nchanges)
-{
-    if (s->syncer != NULL) {
-        store_job **mine = malloc((n + 1) * sizeof(*mine));
-        if (mine == NULL)
-            abort();
-        memcpy(mine, jobs, n * sizeof(*mine));
-        sq_syncer_hand(s->syncer, sq_handle(s->db), mine, n, changes, nchanges);
-        return;
+    size_t n = store_changes_nevents(s->batch_changes);
+    for (size_t i = 0; i < n; i++) {
+        pubsub_change *pc = store_changes_build(s->batch_changes, i, versions[i]);
+        pubsub_publish(pc);
+        pubsub_change_unref(pc);
     }
-    for (size_t i = 0; i < nchanges; i++) {
-        pubsub_publish(changes[i]);
-        pubsub_change_unref(changes[i]);
-    }
-    free(changes);
-    for (size_t i = 0; i < n; i++)
-        task_complete(&jobs[i]->task);
 }
 
 static void fail_job(store_job *j)
@@ -479,20 +452,16 @@ static void run_batch(sq_store *s, store_job **jobs, size_t n, int sweep, int64_
     store_changes_clear(s->batch_changes);
     sq_memo_clear(s->memo);
     if (run_transaction(s, jobs, n, sweep, now, &after, &versions, commit_us) == 0) {
-        size_t nchanges;
-        pubsub_change **changes = build_changes(s, versions, &nchanges);
-        if (s->syncer != NULL && (after.catalog || json_array_size(after.seatmaps) > 0))
-            sq_syncer_sync_now(sq_handle(s->db)); /* caches show only durable state */
+        publish_changes(s, versions);
         run_after(s, &after, now);
-        deliver_committed(s, jobs, n, changes, nchanges);
     } else {
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++)
             fail_job(jobs[i]);
-            task_complete(&jobs[i]->task);
-        }
     }
     free(versions);
     json_decref(after.seatmaps);
+    for (size_t i = 0; i < n; i++)
+        task_complete(&jobs[i]->task);
 }
 
 /* --- the queue and the thread ----------------------------------------- */
@@ -525,6 +494,7 @@ static void count_batch(size_t n, const batch_figures *f)
     metrics_count("tixin_store_queue_wait_us_total", (long)f->waited);
     metrics_count("tixin_store_writer_cpu_us_total", (long)f->cpu);
     metrics_count("tixin_store_batch_wall_us_total", (long)f->wall);
+    metrics_count("tixin_store_jobs_batch_wall_us_total", (long)(f->wall * (int64_t)n)); /* as its jobs see it */
     metrics_count("tixin_store_commit_wall_us_total", (long)f->commit);
 }
 
@@ -587,8 +557,12 @@ static void *writer_main(void *arg)
         f.cpu = clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu0;
         f.wall = clock_us(CLOCK_MONOTONIC) - wall0;
         count_batch(n, &f);
-        if (s->wal_frames >= CKPT_RESET_FRAMES && s->ckpt_started)
+        if (s->wal_frames >= CKPT_RESET_FRAMES && s->ckpt_started) {
+            int64_t t0 = clock_us(CLOCK_MONOTONIC);
             wal_catch_up(s);
+            metrics_count("tixin_store_wal_catch_ups_total", 1);
+            metrics_count("tixin_store_wal_catch_up_us_total", (long)(clock_us(CLOCK_MONOTONIC) - t0));
+        }
     }
 }
 
@@ -755,11 +729,6 @@ static int sq_start(store_t *base)
     s->next_purge = mono_ms();
     if (ckpt_start(s) != 0)
         log_msg(LOG_WARN, "no checkpointer thread: the writer checkpoints");
-    if (sq_sync_full() && (s->syncer = sq_syncer_start()) != NULL &&
-        sq_simple(s->db, "PRAGMA synchronous=NORMAL") != 0) {
-        sq_syncer_stop(s->syncer); /* COMMIT keeps syncing itself */
-        s->syncer = NULL;
-    }
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0)
         return -1;
     s->started = 1;
@@ -775,8 +744,6 @@ static void sq_close(store_t *base)
     pthread_mutex_unlock(&s->mu);
     if (s->started)
         pthread_join(s->thread, NULL);
-    sq_syncer_stop(s->syncer); /* the last batches become durable, then answered */
-    s->syncer = NULL;
     ckpt_stop(s);
     /* jobs queued without a running thread are answered, never dropped */
     store_job *j;
