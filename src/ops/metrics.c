@@ -109,10 +109,10 @@ static const struct {
 } described[] = {
     {"tixin_store_jobs_total", "Jobs run by the store's writer."},
     {"tixin_store_batches_total", "Transactions (batches of jobs) committed by the store's writer."},
-    {"tixin_store_queue_wait_us_total", "Time jobs waited in the store's queue, summed (microseconds)."},
-    {"tixin_store_writer_cpu_us_total", "CPU time of the store's writer thread (microseconds)."},
-    {"tixin_store_batch_wall_us_total", "Wall time of the store's batches, summed (microseconds)."},
-    {"tixin_store_commit_wall_us_total", "Wall time of the store's COMMITs, summed (microseconds)."},
+    {"tixin_store_queue_wait_microseconds_total", "Time jobs waited in the store's queue, summed."},
+    {"tixin_store_writer_cpu_microseconds_total", "CPU time of the store's writer thread."},
+    {"tixin_store_batch_wall_microseconds_total", "Wall time of the store's batches, summed."},
+    {"tixin_store_commit_wall_microseconds_total", "Wall time of the store's COMMITs, summed."},
 };
 
 static const char *help_of(const named_t *s)
@@ -458,11 +458,23 @@ static void render_process(textbuf *t)
                       "tixin_build_info{version=\"%s\"} 1\n", TIXIN_VERSION);
 }
 
+/* A counter counted in microseconds (name ending in _microseconds_total,
+ * integer adds on hot paths) is exposed in Prometheus' base unit: the same
+ * name ending in _seconds_total, value / 1e6. */
 static void render_named(textbuf *t)
 {
+    static const char us[] = "_microseconds_total";
     int n = __atomic_load_n(&nnamed, __ATOMIC_ACQUIRE);
     for (int i = 0; i < n; i++) {
         const named_t *s = &named[i];
+        size_t len = strlen(s->name);
+        if (len > sizeof(us) - 1 && strcmp(s->name + len - (sizeof(us) - 1), us) == 0) {
+            int base = (int)(len - (sizeof(us) - 1));
+            textbuf_printf(t, "# HELP %.*s_seconds_total %s\n", base, s->name, help_of(s));
+            textbuf_printf(t, "# TYPE %.*s_seconds_total %s\n%.*s_seconds_total %.6f\n", base, s->name, s->type,
+                           base, s->name, (double)LOAD(s->value) / 1e6);
+            continue;
+        }
         textbuf_printf(t, "# HELP %s %s\n", s->name, help_of(s));
         textbuf_printf(t, "# TYPE %s %s\n%s %ld\n", s->name, s->type, s->name, LOAD(s->value));
     }

@@ -34,7 +34,9 @@ void metrics_in_flight_add(int w, int delta);
 /* Named counters and gauges: any thread (atomic add). Names are static
  * strings registered on first use (at most 64); the ones of the known
  * table in metrics.c (e.g. "tixin_holds_created_total",
- * "tixin_websocket_subscribers") exist from the start with their help. */
+ * "tixin_websocket_subscribers") exist from the start with their help.
+ * A name ending in _microseconds_total counts microseconds and is exposed
+ * as _seconds_total in seconds (Prometheus' base unit). */
 void metrics_count(const char *name, long n);
 void metrics_gauge_add(const char *name, long delta);
 void metrics_gauge_set(const char *name, long value);

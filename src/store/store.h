@@ -8,9 +8,9 @@
  * job->task.done runs back on the loop that submitted it.
  *
  * Backends: store/sqlite (embedded, default) runs all jobs on one writer
- * thread that groups whatever is queued into one transaction, each job in
- * its own SAVEPOINT, and answers only after COMMIT. A PostgreSQL backend
- * (cluster mode) implements the same ops with the same SQL rules.
+ * thread that groups whatever is queued into one transaction (a SAVEPOINT
+ * only for ops that can fail after writing) and answers only after COMMIT.
+ * store/pg (cluster mode) implements the same ops with the same SQL rules.
  *
  * Generic duties of every backend, done before/around the op itself:
  *  - auth: when job->has_token, resolve token_hash to a live session; if

@@ -22,6 +22,8 @@
  */
 #include "store/sqlite/sq.h"
 
+#include "ops/metrics.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -374,6 +376,7 @@ err_code sq_expire_due(sq_ctx *c)
     while ((r = sq_step(c->db, st)) == 1)
         json_array_append_new(ids, json_string(sq_text(st, 0)));
     err_code e = r < 0 ? sq_fail(c->db) : E_OK;
+    metrics_gauge_set("tixin_hold_expiry_backlog", (long)json_array_size(ids));
     size_t i;
     json_t *id;
     json_array_foreach(ids, i, id)
@@ -381,6 +384,8 @@ err_code sq_expire_due(sq_ctx *c)
         if (e == E_OK)
             e = sq_hold_end(c, json_string_value(id), "expired");
     }
+    if (e == E_OK)
+        metrics_count("tixin_holds_expired_total", (long)json_array_size(ids));
     json_decref(ids);
     return e;
 }

@@ -491,11 +491,11 @@ static void count_batch(size_t n, const batch_figures *f)
 {
     metrics_count("tixin_store_jobs_total", (long)n);
     metrics_count("tixin_store_batches_total", 1);
-    metrics_count("tixin_store_queue_wait_us_total", (long)f->waited);
-    metrics_count("tixin_store_writer_cpu_us_total", (long)f->cpu);
-    metrics_count("tixin_store_batch_wall_us_total", (long)f->wall);
-    metrics_count("tixin_store_jobs_batch_wall_us_total", (long)(f->wall * (int64_t)n)); /* as its jobs see it */
-    metrics_count("tixin_store_commit_wall_us_total", (long)f->commit);
+    metrics_count("tixin_store_queue_wait_microseconds_total", (long)f->waited);
+    metrics_count("tixin_store_writer_cpu_microseconds_total", (long)f->cpu);
+    metrics_count("tixin_store_batch_wall_microseconds_total", (long)f->wall);
+    metrics_count("tixin_store_jobs_batch_wall_microseconds_total", (long)(f->wall * (int64_t)n)); /* as its jobs see it */
+    metrics_count("tixin_store_commit_wall_microseconds_total", (long)f->commit);
 }
 
 static void wait_for_work(sq_store *s)
@@ -561,7 +561,7 @@ static void *writer_main(void *arg)
             int64_t t0 = clock_us(CLOCK_MONOTONIC);
             wal_catch_up(s);
             metrics_count("tixin_store_wal_catch_ups_total", 1);
-            metrics_count("tixin_store_wal_catch_up_us_total", (long)(clock_us(CLOCK_MONOTONIC) - t0));
+            metrics_count("tixin_store_wal_catch_up_microseconds_total", (long)(clock_us(CLOCK_MONOTONIC) - t0));
         }
     }
 }
