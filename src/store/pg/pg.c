@@ -44,8 +44,13 @@
 #define BATCH_SCAN 128 /* queued jobs looked at for a batch */
 #define SWEEP_EVERY_MS 250
 #define PURGE_EVERY_MS (60 * 1000)
-/* how long a change waits for the one before it (pg_publish_wait()) */
-#define PUBLISH_WAIT_MS 50
+/* How long a change waits for the one before it (pg_publish_wait()). The
+ * wait normally ends as soon as that one is published (microseconds to a
+ * few ms); the bound is only a guard. It must be generous: a change that
+ * overtakes the one before it is dropped as old by the seat maps when no
+ * reloader (Redis) heals the gap, so on a starved machine 50 ms was seen
+ * to leave a single instance's seat map wrong for two seats. */
+#define PUBLISH_WAIT_MS 1000
 
 struct pg_store {
     struct store base;
