@@ -222,6 +222,7 @@ static int sign_in(h2o_req_t *req, const route_params *p)
 
 static const api_op sign_out_op = {.op = OP_SESSION_REVOKE, .flags = API_AUTH};
 static const api_op me_op = {.op = OP_ME, .flags = API_AUTH};
+static const api_op my_orders_op = {.op = OP_MY_ORDERS, .flags = API_AUTH | API_LIST};
 
 static int sign_out(h2o_req_t *req, const route_params *p)
 {
@@ -235,22 +236,7 @@ static int me(h2o_req_t *req, const route_params *p)
 
 static int my_orders(h2o_req_t *req, const route_params *p)
 {
-    store_job *j = api_job_new(req, OP_MY_ORDERS, API_AUTH);
-    if (!j)
-        return 0;
-    int limit;
-    rule_err e;
-    if (rules_list_limit(http_query_param(req, "limit"), &limit, &e) != 0) {
-        store_job_free(j);
-        api_send_rule_err(req, &e);
-        return 0;
-    }
-    const char *cursor = http_query_param(req, "cursor");
-    json_object_set_new(j->args, "limit", json_integer(limit));
-    if (cursor && *cursor)
-        json_object_set_new(j->args, "cursor", json_string(cursor));
-    api_submit(req, j, NULL);
-    return 0;
+    return api_run(req, p, &my_orders_op);
 }
 
 void api_accounts_register(void)

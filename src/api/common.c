@@ -105,12 +105,29 @@ void api_job_param(h2o_req_t *req, const route_params *p, int i, store_job *j, c
     json_object_set_new(j->args, key, json_stringn(p->v[i].base, p->v[i].len));
 }
 
+/* args {limit, cursor?} from the query; -1 after answering 422. */
+static int job_list_args(h2o_req_t *req, store_job *j)
+{
+    int limit;
+    rule_err e;
+    if (rules_list_limit(http_query_param(req, "limit"), &limit, &e) != 0) {
+        api_send_rule_err(req, &e);
+        return -1;
+    }
+    const char *cursor = http_query_param(req, "cursor");
+    json_object_set_new(j->args, "limit", json_integer(limit));
+    if (cursor && *cursor)
+        json_object_set_new(j->args, "cursor", json_string(cursor));
+    return 0;
+}
+
 int api_run(h2o_req_t *req, const route_params *p, const api_op *op)
 {
     store_job *j = api_job_new(req, op->op, op->flags);
     if (!j)
         return 0;
-    if (op->rules && api_job_body(req, j, op->rules, op->wrap) != 0) {
+    if ((op->rules && api_job_body(req, j, op->rules, op->wrap) != 0) ||
+        ((op->flags & API_LIST) && job_list_args(req, j) != 0)) {
         store_job_free(j);
         return 0;
     }

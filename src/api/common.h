@@ -18,13 +18,15 @@
 enum {
     API_AUTH = 1, /* a token is required: none -> 401 at once */
     API_IDEM = 2, /* honours Idempotency-Key */
+    API_LIST = 4, /* a list: ?limit= (1..100, default 20) and ?cursor= go
+                   * into args {limit, cursor}; a bad limit -> 422 */
 };
 
 typedef int (*api_rules_fn)(const json_t *body, json_t **args, rule_err *e);
 
 typedef struct {
     store_op op;
-    int flags;                            /* API_AUTH | API_IDEM */
+    int flags;                            /* API_AUTH | API_IDEM | API_LIST */
     api_rules_fn rules;                   /* body validator; NULL: no body */
     const char *wrap;                     /* validated body goes under this
                                            * key ("fields" of a PATCH) */

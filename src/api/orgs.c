@@ -1,7 +1,9 @@
 /*
  * orgs.c - organizations, their members and their venues.
  *
- * Creating is for signed-in users (the store decides owner/admin rights).
+ * Creating is for signed-in users (the store decides owner/admin rights);
+ * so is listing my organizations and an organization's events (drafts
+ * too, for any member: the organizer's pages are built from them).
  * A venue's layout is public and never changes once created, so GET
  * /venues/{id} is answered with a strong ETag (hash of the body) and
  * allows shared caching; a matching If-None-Match gets 304.
@@ -54,6 +56,8 @@ static const api_op member_op = {
 static const api_op venue_create_op = {
     .op = OP_VENUE_CREATE, .flags = API_AUTH, .rules = rules_venue, .params = {"org_id"}};
 static const api_op venue_get_op = {.op = OP_VENUE_GET, .params = {"venue_id"}, .done = venue_done};
+static const api_op my_orgs_op = {.op = OP_MY_ORGANIZATIONS, .flags = API_AUTH | API_LIST};
+static const api_op org_events_op = {.op = OP_ORG_EVENTS, .flags = API_AUTH | API_LIST, .params = {"org_id"}};
 
 static int create_org(h2o_req_t *req, const route_params *p)
 {
@@ -75,10 +79,22 @@ static int get_venue(h2o_req_t *req, const route_params *p)
     return api_run(req, p, &venue_get_op);
 }
 
+static int my_orgs(h2o_req_t *req, const route_params *p)
+{
+    return api_run(req, p, &my_orgs_op);
+}
+
+static int org_events(h2o_req_t *req, const route_params *p)
+{
+    return api_run(req, p, &org_events_op);
+}
+
 void api_orgs_register(void)
 {
     router_add("POST", "/api/v1/organizations", create_org);
     router_add("POST", "/api/v1/organizations/{org}/members", add_member);
     router_add("POST", "/api/v1/organizations/{org}/venues", create_venue);
+    router_add("GET", "/api/v1/me/organizations", my_orgs);
+    router_add("GET", "/api/v1/organizations/{org}/events", org_events);
     router_add("GET", "/api/v1/venues/{id}", get_venue);
 }

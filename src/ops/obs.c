@@ -22,6 +22,7 @@ static const char *const op_names[OP__COUNT] = {
     [OP_SESSION_CREATE] = "session_create", [OP_SESSION_REVOKE] = "session_revoke",
     [OP_ME] = "me",                         [OP_MY_ORDERS] = "my_orders",
     [OP_ORG_CREATE] = "org_create",         [OP_MEMBER_ADD] = "member_add",
+    [OP_MY_ORGANIZATIONS] = "my_organizations", [OP_ORG_EVENTS] = "org_events",
     [OP_VENUE_CREATE] = "venue_create",     [OP_VENUE_GET] = "venue_get",
     [OP_EVENT_CREATE] = "event_create",     [OP_EVENT_PATCH] = "event_patch",
     [OP_EVENT_PUBLISH] = "event_publish",   [OP_EVENT_GET] = "event_get",

@@ -72,6 +72,18 @@ typedef enum {
      * E_NOT_FOUND (org unknown, or caller not a member), E_FORBIDDEN
      * (caller not owner), E_USER_NOT_FOUND, E_ALREADY_MEMBER */
     OP_MEMBER_ADD,
+    /* token. args {limit, cursor?}
+     * out {items: [{id, name, role}], next_cursor}  200; the organizations
+     * the caller is a member of (any role), in the order joined (then id);
+     * E_INVALID_FIELD {field:"cursor"} for a cursor not given out */
+    OP_MY_ORGANIZATIONS,
+    /* token. args {org_id, limit, cursor?}
+     * out {items: [{id, title, starts_at, venue: {id, name, city},
+     *      min_price_cents, currency, available, status}], next_cursor} 200
+     * every event of the org, drafts included, soonest first (then id);
+     * available as in the public listing, 0 for drafts.
+     * E_NOT_FOUND (org unknown, or caller not a member; any role may list) */
+    OP_ORG_EVENTS,
     /* token. args {org_id, name, city, address, timezone,
      *              sections: [{id, name, rows: [{id, seats}]}]} (validated)
      * out venue (as OP_VENUE_GET)  201;  E_FORBIDDEN for staff/non-owner-admin,

@@ -1,13 +1,13 @@
 // An organizer in a real browser: signs up, creates an organization, a
 // venue with the layout editor, an event with prices per section and a GA
 // tier, publishes it; the stats page then follows a sale made elsewhere
-// without a reload. The demo-style discovery (events found through their
-// stats) is checked by the check-in suite.
+// without a reload. Another browser (nothing stored locally) then lists the
+// organization and its events, drafts included, from the API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeUser, uniq } from '../api/lib/fixtures.mjs';
 import { expectStatus } from '../api/lib/client.mjs';
-import { shot, until, useUi } from './lib/browser.mjs';
+import { shot, signInUi, until, useUi } from './lib/browser.mjs';
 
 const ui = useUi('organizer');
 
@@ -106,4 +106,22 @@ test('sign up, create an organization, a venue and an event, publish it, watch i
   await page.waitForSelector('canvas.seatmap[data-ready]');
   assert.equal(await page.evaluate(() => document.querySelector('canvas.seatmap').seatMap.n), 58);
   assert.match(await page.locator('.tiers').innerText(), /Standing[\s\S]*€15\.50[\s\S]*50 left/);
+
+  // a fresh browser, nothing in its storage: the organization and its
+  // events (a second one still a draft) come from the API
+  const sess = expectStatus(await ui.api.post('/api/v1/sessions', { email, password: 'organizer-pass' }), 201);
+  const me = ui.api.as(sess.token);
+  const org = expectStatus(await me.get('/api/v1/me/organizations'), 200).items[0];
+  const draft = expectStatus(await me.post(`/api/v1/organizations/${org.id}/events`, {
+    venue_id: ev.venue.id, title: uniq('UI Draft '), starts_at: ev.starts_at, sale_starts_at: ev.sale_starts_at,
+    currency: 'EUR', prices: [{ section: 'A', price_cents: 1000 }],
+  }), 201);
+  const other = await (await ui.context({ viewport: { width: 1280, height: 1400 } })).newPage();
+  await signInUi(other, base, email, 'organizer-pass', '/organizer');
+  await other.locator(`[data-event="${draft.id}"]`).waitFor();
+  assert.match(await other.locator(`[data-event="${eventId}"]`).innerText(), /published/);
+  assert.match(await other.locator(`[data-event="${draft.id}"]`).innerText(), /draft/);
+  assert.match(await other.locator('#org-select').innerText(), /UI Test Productions \(owner\)/);
+  // the venue, known from the events, is offered in the event form
+  assert.match(await other.locator('select[name=venue_id]').innerText(), new RegExp(venueName));
 });

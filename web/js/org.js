@@ -1,41 +1,63 @@
 // org.js - what the organizer pages know about the signed-in person's
 // organizations, venues and events.
 //
-// The API has no "my organizations" or "an organization's events (drafts
-// included)" listing, so this keeps what was created in this browser in
-// localStorage (per user), and discovers published events the person can
-// manage: every published event whose stats answer 200 for them (members
-// only), with its organization and venue from the event itself.
+// Organizations (with the person's role) and each organization's events,
+// drafts included, come from the API: GET /api/v1/me/organizations and
+// GET /api/v1/organizations/{org}/events. The API lists no venues of an
+// organization, so an organization's venues are those of its events plus
+// the ones created in this browser, which are kept in localStorage (per
+// user) until an event uses them.
 import { api } from './api.js';
 
-const key = (user) => `tixin.known.${user.id}`;
-
-export function known(user) {
-  const k = JSON.parse(localStorage.getItem(key(user)) || 'null');
-  return k && k.orgs ? k : { orgs: {}, venues: {}, events: {} };
+/** Every item of a {items, next_cursor} list. */
+async function all(path, signal) {
+  const items = [];
+  let cursor = null;
+  do {
+    const q = `?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const page = await api('GET', `${path}${q}`, undefined, { signal });
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
 }
 
-/** kind: 'orgs' | 'venues' | 'events'; obj has an id. */
-export function remember(user, kind, obj) {
-  const k = known(user);
-  k[kind][obj.id] = { ...(k[kind][obj.id] || {}), ...obj };
-  localStorage.setItem(key(user), JSON.stringify(k));
-  return k;
+/** [{id, name, role}] of the organizations the person is a member of. */
+export function myOrgs(signal) {
+  return all('/api/v1/me/organizations', signal);
 }
 
-/** Scan the published events for ones this user manages (see above). */
-export async function discover(user, signal) {
-  const r = await api('GET', '/api/v1/events?limit=100', undefined, { signal });
-  await Promise.all(r.items.map(async (item) => {
-    try {
-      await api('GET', `/api/v1/events/${encodeURIComponent(item.id)}/stats`, undefined, { signal });
-    } catch {
-      return; // not a member of its organization
-    }
-    const ev = await api('GET', `/api/v1/events/${encodeURIComponent(item.id)}`, undefined, { signal });
-    remember(user, 'orgs', { id: ev.org_id, name: known(user).orgs[ev.org_id]?.name || 'Organization' });
-    remember(user, 'venues', { id: ev.venue.id, org_id: ev.org_id, name: ev.venue.name, city: ev.venue.city });
-    remember(user, 'events', { id: ev.id, org_id: ev.org_id, title: ev.title, starts_at: ev.starts_at, status: ev.status });
-  }));
-  return known(user);
+/** The organization's events (drafts too), soonest first, each with status. */
+export function orgEvents(orgId, signal) {
+  return all(`/api/v1/organizations/${encodeURIComponent(orgId)}/events`, signal);
+}
+
+/** The events of every organization of the person, soonest first. */
+export async function myEvents(signal) {
+  const orgs = await myOrgs(signal);
+  const lists = await Promise.all(orgs.map((o) => orgEvents(o.id, signal)));
+  return lists.flat().sort((a, b) => a.starts_at.localeCompare(b.starts_at));
+}
+
+const key = (user) => `tixin.venues.${user.id}`;
+
+function storedVenues(user) {
+  const v = JSON.parse(localStorage.getItem(key(user)) || 'null');
+  return v && typeof v === 'object' ? v : {};
+}
+
+/** Keep a venue created in this browser: {id, org_id, name, city}. */
+export function rememberVenue(user, venue) {
+  const v = storedVenues(user);
+  v[venue.id] = venue;
+  localStorage.setItem(key(user), JSON.stringify(v));
+}
+
+/** The organization's venues: those of its events, then the stored ones. */
+export function orgVenues(user, orgId, events) {
+  const venues = new Map(events.map((e) => [e.venue.id, { ...e.venue, org_id: orgId }]));
+  for (const v of Object.values(storedVenues(user))) {
+    if (v.org_id === orgId && !venues.has(v.id)) venues.set(v.id, v);
+  }
+  return [...venues.values()];
 }

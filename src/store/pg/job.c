@@ -56,6 +56,8 @@ static const struct {
     [OP_MY_ORDERS] = {"my_orders", USER_NEEDED},
     [OP_ORG_CREATE] = {"org_create", USER_NEEDED},
     [OP_MEMBER_ADD] = {"member_add", USER_NEEDED},
+    [OP_MY_ORGANIZATIONS] = {"my_organizations", USER_NEEDED},
+    [OP_ORG_EVENTS] = {"org_events", USER_NEEDED},
     [OP_VENUE_CREATE] = {"venue_create", USER_NEEDED},
     [OP_VENUE_GET] = {"venue_get", USER_NO},
     [OP_EVENT_CREATE] = {"event_create", USER_NEEDED},

@@ -10,8 +10,6 @@
 #include <string.h>
 #include "core/util.h"
 
-#define CURSOR_MAX 128
-
 err_code sq_user_json(sq_ctx *c, const char *user_id, json_t **out)
 {
     sqlite3_stmt *st = sq_q(c->db, "SELECT id, email, name FROM users WHERE id = ?", "s", user_id);
@@ -82,17 +80,17 @@ err_code sq_op_me(sq_ctx *c)
 
 /* --- my orders: newest first, keyset-paginated ------------------------ */
 
-/* The cursor is base64url("<created_at>:<order id>") of the last item. */
-static void cursor_encode(int64_t created_at, const char *id, char *out, size_t len)
+/* A cursor is base64url("<key>:<id>") of a page's last item (sq.h). */
+void sq_cursor_encode(int64_t created_at, const char *id, char *out, size_t len)
 {
-    char raw[CURSOR_MAX];
+    char raw[SQ_CURSOR_MAX];
     int n = snprintf(raw, sizeof(raw), "%lld:%s", (long long)created_at, id);
     sodium_bin2base64(out, len, (const unsigned char *)raw, (size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-static int cursor_decode(const char *cursor, int64_t *created_at, char *id, size_t idlen)
+int sq_cursor_decode(const char *cursor, int64_t *created_at, char *id, size_t idlen)
 {
-    char raw[CURSOR_MAX];
+    char raw[SQ_CURSOR_MAX];
     size_t n = 0;
     if (sodium_base642bin((unsigned char *)raw, sizeof(raw) - 1, cursor, strlen(cursor), NULL, &n, NULL,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
@@ -129,16 +127,14 @@ static err_code page_ids(sq_ctx *c, int64_t after_at, const char *after_id, int 
 
 err_code sq_op_my_orders(sq_ctx *c)
 {
-    int64_t limit = sq_arg_int(c, "limit", 20);
-    if (limit < 1 || limit > 100)
-        limit = 20;
-    int64_t after_at = INT64_MAX; /* first page: everything is older */
-    char after_id[64] = "";
-    const char *cursor = sq_arg_str(c, "cursor");
-    if (cursor[0] != '\0' && cursor_decode(cursor, &after_at, after_id, sizeof(after_id)) != 0)
-        return sq_invalid(c, "cursor", "The cursor is not one this server gave out.");
+    sq_page_at at = {.key = INT64_MAX}; /* first page: everything is older */
+    err_code e = sq_page_args(c, &at);
+    if (e != E_OK)
+        return e;
+    int64_t limit = at.limit, after_at = at.key;
+    const char *after_id = at.id;
     json_t *ids = json_array(), *ats = json_array(), *items = json_array();
-    err_code e = page_ids(c, after_at, after_id, (int)limit, ids, ats);
+    e = page_ids(c, after_at, after_id, (int)limit, ids, ats);
     size_t n = json_array_size(ids);
     for (size_t i = 0; e == E_OK && i < n && i < (size_t)limit; i++) {
         json_t *order = NULL;
@@ -148,8 +144,8 @@ err_code sq_op_my_orders(sq_ctx *c)
     }
     json_t *next = json_null();
     if (e == E_OK && n > (size_t)limit) {
-        char buf[CURSOR_MAX * 2];
-        cursor_encode(json_integer_value(json_array_get(ats, limit - 1)),
+        char buf[SQ_CURSOR_MAX * 2];
+        sq_cursor_encode(json_integer_value(json_array_get(ats, limit - 1)),
                       json_string_value(json_array_get(ids, limit - 1)), buf, sizeof(buf));
         next = json_string(buf);
     }

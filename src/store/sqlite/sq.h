@@ -104,6 +104,22 @@ typedef struct {
  * batch has read the event already. */
 err_code sq_event_load(sq_ctx *c, const char *event_id, sq_event *ev);
 
+/* --- keyset pages (accounts.c, lists.c) ------------------------------- */
+
+/* A list ordered by (key, id) hands out base64url("<key>:<id>") of its
+ * last item as next_cursor. decode: 0, or -1 for a cursor not ours. */
+#define SQ_CURSOR_MAX 128
+void sq_cursor_encode(int64_t key, const char *id, char *out, size_t len);
+int sq_cursor_decode(const char *cursor, int64_t *key, char *id, size_t idlen);
+/* The job's page: limit (1..100, default 20) and the position after which
+ * it starts, from the cursor when given (else as the caller set it). */
+typedef struct {
+    int64_t limit, key;
+    char id[64];
+} sq_page_at;
+/* E_OK, or E_INVALID_FIELD {field: "cursor"} for a cursor not ours. */
+err_code sq_page_args(sq_ctx *c, sq_page_at *at);
+
 /* --- the batch's memo (memo.c) ----------------------------------------- */
 
 sq_memo *sq_memo_new(void);
@@ -156,6 +172,8 @@ err_code sq_op_session_revoke(sq_ctx *c);
 err_code sq_op_me(sq_ctx *c);
 err_code sq_op_my_orders(sq_ctx *c);
 err_code sq_op_org_create(sq_ctx *c);
+err_code sq_op_my_organizations(sq_ctx *c);
+err_code sq_op_org_events(sq_ctx *c);
 err_code sq_op_member_add(sq_ctx *c);
 err_code sq_op_venue_create(sq_ctx *c);
 err_code sq_op_venue_get(sq_ctx *c);

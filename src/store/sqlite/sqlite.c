@@ -133,6 +133,8 @@ static const struct {
     [OP_MY_ORDERS] = {sq_op_my_orders, NEEDS_USER | READS},
     [OP_ORG_CREATE] = {sq_op_org_create, NEEDS_USER},
     [OP_MEMBER_ADD] = {sq_op_member_add, NEEDS_USER},
+    [OP_MY_ORGANIZATIONS] = {sq_op_my_organizations, NEEDS_USER | READS},
+    [OP_ORG_EVENTS] = {sq_op_org_events, NEEDS_USER | READS},
     [OP_VENUE_CREATE] = {sq_op_venue_create, NEEDS_USER},
     [OP_VENUE_GET] = {sq_op_venue_get, READS},
     [OP_EVENT_CREATE] = {sq_op_event_create, NEEDS_USER},

@@ -3,7 +3,7 @@
 // "Admitted" or a red reason. The field is cleared and focused again after
 // every check, so a keyboard-wedge scanner works too.
 import { api, currentUser } from '../api.js';
-import { discover, known } from '../org.js';
+import { myEvents } from '../org.js';
 import { fill, field, go, h, seatLabel, when } from '../ui.js';
 
 export async function render(main, [eventId], page) {
@@ -12,22 +12,18 @@ export async function render(main, [eventId], page) {
     go(`/signin?next=${encodeURIComponent(location.pathname)}`);
     return;
   }
-  if (!eventId) return pickEvent(main, user, page);
+  if (!eventId) return pickEvent(main, page);
   return door(main, eventId, page);
 }
 
-async function pickEvent(main, user, page) {
+async function pickEvent(main, page) {
   const list = h('ul', { class: 'cards' });
   const id = h('input', { name: 'event_id', required: true });
   const form = h('form', { class: 'inline-form', onsubmit: (e) => { e.preventDefault(); go(`/checkin/${encodeURIComponent(id.value.trim())}`); } },
     field('Event id', id), h('button', { type: 'submit' }, 'Open'));
   fill(main, h('h1', {}, 'Check-in'), h('p', {}, 'Pick the event at this door.'), list, form);
-  const draw = (k) => {
-    const evs = Object.values(k.events).filter((e) => e.status === 'published').sort((a, b) => a.starts_at.localeCompare(b.starts_at));
-    fill(list, evs.map((e) => h('li', { class: 'card' }, h('a', { href: `/checkin/${encodeURIComponent(e.id)}`, 'data-link': '' }, e.title), h('p', { class: 'muted' }, when(e.starts_at)))));
-  };
-  draw(known(user));
-  draw(await discover(user, page.signal).catch(() => known(user)));
+  const evs = (await myEvents(page.signal).catch(() => [])).filter((e) => e.status === 'published');
+  fill(list, evs.map((e) => h('li', { class: 'card' }, h('a', { href: `/checkin/${encodeURIComponent(e.id)}`, 'data-link': '' }, e.title), h('p', { class: 'muted' }, when(e.starts_at)))));
 }
 
 const normalize = (code) => code.toUpperCase().replace(/[^A-Z0-9]/g, '');

@@ -3,7 +3,6 @@
 // every 2 s and at once when the live seat map reports a change.
 import { api, currentUser } from '../api.js';
 import { LiveSeats } from '../live.js';
-import { remember } from '../org.js';
 import { busy, errorBox, fill, go, h, money, when } from '../ui.js';
 
 export async function render(main, [eventId], page) {
@@ -31,7 +30,6 @@ export async function render(main, [eventId], page) {
     const btn = h('button', { type: 'button', class: 'primary' }, 'Publish now');
     btn.addEventListener('click', () => busy(btn, err, async () => {
       ev = await api('POST', `/api/v1/events/${enc}/publish`);
-      remember(user, 'events', { id: ev.id, org_id: ev.org_id, title: ev.title, starts_at: ev.starts_at, status: ev.status });
       drawHead();
       startLive();
     }));

@@ -1,10 +1,10 @@
 // pages/organizer.js - the organizer's desk: organizations, a venue
 // layout editor (sections x rows x seats per row, previewed with the seat
 // map), and the event form (prices per section, GA tiers) that creates a
-// draft to publish. What it lists comes from org.js (created here, or
-// discovered).
+// draft to publish. Organizations and their events (drafts included) are
+// read from the API through org.js each time they are shown.
 import { api, currentUser } from '../api.js';
-import { discover, known, remember } from '../org.js';
+import { myOrgs, orgEvents, orgVenues, rememberVenue } from '../org.js';
 import { SeatMap } from '../seatmap.js';
 import { busy, field, fill, flash, go, h, isoSeconds, localInputValue, parseCents, when } from '../ui.js';
 
@@ -23,23 +23,22 @@ class Desk {
     this.page = page;
     this.orgSlot = h('section', { 'aria-labelledby': 'orgs-h' });
     this.work = h('div');
-    this.scanning = h('p', { class: 'muted', 'aria-live': 'polite' }, 'Looking for events you manage…');
-    fill(main, h('h1', {}, 'Organizer'), this.scanning, this.orgSlot, this.work);
+    this.loading = h('p', { class: 'muted', 'aria-live': 'polite' }, 'Loading your organizations…');
+    this.orgs = [];
+    fill(main, h('h1', {}, 'Organizer'), this.loading, this.orgSlot, this.work);
     this.current = sessionStorage.getItem('tixin.org') || '';
-    this.renderOrgs();
-    discover(user, page.signal).then(() => {
-      this.scanning.textContent = '';
+    myOrgs(page.signal).then((orgs) => {
+      this.orgs = orgs;
+      this.loading.textContent = '';
       this.renderOrgs();
-    }).catch(() => { this.scanning.textContent = ''; });
-  }
-
-  get k() {
-    return known(this.user);
+    }).catch((e) => {
+      if (e.name !== 'AbortError') this.loading.textContent = `Your organizations could not be loaded: ${e.message}`;
+    });
   }
 
   renderOrgs() {
-    const orgs = Object.values(this.k.orgs);
-    if (!this.current || !this.k.orgs[this.current]) this.current = orgs[0]?.id || '';
+    const orgs = this.orgs;
+    if (!orgs.some((o) => o.id === this.current)) this.current = orgs[0]?.id || '';
     const name = h('input', { name: 'org_name', required: true, maxlength: '200' });
     const err = h('div');
     const btn = h('button', { type: 'submit' }, 'Create organization');
@@ -49,7 +48,7 @@ class Desk {
         e.preventDefault();
         busy(btn, err, async () => {
           const org = await api('POST', '/api/v1/organizations', { name: name.value.trim() });
-          remember(this.user, 'orgs', { id: org.id, name: org.name });
+          this.orgs.push(org);
           this.select(org.id);
           flash(`Organization “${org.name}” created.`, 'ok');
         });
@@ -58,7 +57,7 @@ class Desk {
     const picker = orgs.length ? h('div', { class: 'field' },
       h('label', { for: 'org-select' }, 'Organization'),
       h('select', { id: 'org-select', onchange: (e) => this.select(e.target.value) },
-        orgs.map((o) => h('option', { value: o.id, selected: o.id === this.current }, o.name === 'Organization' ? `Organization ${o.id}` : o.name)))) : h('p', {}, 'You have no organization yet: create one to add venues and events.');
+        orgs.map((o) => h('option', { value: o.id, selected: o.id === this.current }, `${o.name} (${o.role})`)))) : h('p', {}, 'You have no organization yet: create one to add venues and events.');
     fill(this.orgSlot, h('h2', { id: 'orgs-h' }, 'Organizations'), picker, form);
     this.renderWork();
   }
@@ -69,14 +68,22 @@ class Desk {
     this.renderOrgs();
   }
 
-  renderWork() {
-    if (!this.current) {
+  async renderWork() {
+    const org = this.current;
+    if (!org) {
       fill(this.work);
       return;
     }
-    const k = this.k, org = this.current;
-    const events = Object.values(k.events).filter((e) => e.org_id === org).sort((a, b) => a.starts_at.localeCompare(b.starts_at));
-    const venues = Object.values(k.venues).filter((v) => v.org_id === org);
+    fill(this.work, h('p', { class: 'muted', 'aria-live': 'polite' }, 'Loading the events…'));
+    let events;
+    try {
+      events = await orgEvents(org, this.page.signal);
+    } catch (e) {
+      if (e.name !== 'AbortError' && this.current === org) fill(this.work, h('p', { class: 'error' }, `The events could not be loaded: ${e.message}`));
+      return;
+    }
+    if (this.current !== org) return; // another organization was picked meanwhile
+    const venues = orgVenues(this.user, org, events);
     fill(this.work,
       this.membersForm(),
       h('section', { 'aria-labelledby': 'events-h' }, h('h2', { id: 'events-h' }, 'Events'),
@@ -157,7 +164,7 @@ class Desk {
           }));
           const v = await api('POST', `/api/v1/organizations/${encodeURIComponent(this.current)}/venues`,
             { name: name.value.trim(), city: city.value.trim(), address: address.value.trim(), timezone: tz.value.trim(), sections });
-          remember(this.user, 'venues', { id: v.id, org_id: this.current, name: v.name, city: v.city, seat_count: v.seat_count });
+          rememberVenue(this.user, { id: v.id, org_id: this.current, name: v.name, city: v.city });
           flash(`Venue “${v.name}” created with ${v.seat_count} seats. Now create an event there.`, 'ok');
           this.renderWork();
         });
@@ -237,7 +244,6 @@ class Desk {
           };
           if (saleEnds.value) body.sale_ends_at = toIso(saleEnds);
           const ev = await api('POST', `/api/v1/organizations/${encodeURIComponent(this.current)}/events`, body);
-          remember(this.user, 'events', { id: ev.id, org_id: ev.org_id, title: ev.title, starts_at: ev.starts_at, status: ev.status });
           go(`/organizer/events/${encodeURIComponent(ev.id)}?created=1`);
         });
       },
