@@ -236,34 +236,48 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT rtrim(translate(replace(encode(convert_to(t, 'UTF8'), 'base64'), E'\n', ''), '+/', '-_'), '=')
 $$;
 
+-- (after_key, after_id) of a list's cursor, base64url("<key>:<id>") of the
+-- last item of the page before; first_key (and '') when there is none, so
+-- that the first page starts before everything in the list's order
+CREATE OR REPLACE FUNCTION tx_cursor_after(a jsonb, first_key bigint, OUT after_key bigint, OUT after_id text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    cur text := coalesce(a->>'cursor', '');
+    raw text;
+    m text[];
+BEGIN
+    after_key := first_key;
+    after_id := '';
+    IF cur = '' THEN RETURN; END IF;
+    BEGIN
+        raw := convert_from(decode(translate(cur, '-_', '+/') || repeat('=', (4 - length(cur) % 4) % 4), 'base64'), 'UTF8');
+    EXCEPTION WHEN others THEN
+        raw := '';
+    END;
+    m := regexp_match(raw, '^([+-]?[0-9]{1,18}):(.+)$');
+    IF m IS NULL OR length(m[2]) >= 64 THEN
+        PERFORM tx_invalid('cursor', 'The cursor is not one this server gave out.');
+    END IF;
+    after_key := m[1]::bigint;
+    after_id := m[2];
+END $$;
+
 CREATE OR REPLACE FUNCTION op_my_orders(a jsonb, uid text, now bigint) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     lim int := coalesce((a->>'limit')::int, 20);
-    cur text := coalesce(a->>'cursor', '');
-    after_at bigint := 9223372036854775807;
-    after_id text := '';
-    raw text;
-    m text[];
+    c record;
+    after_at bigint;
+    after_id text;
     ids text[];
     ats bigint[];
     items jsonb := '[]';
     next jsonb := 'null';
 BEGIN
     IF lim < 1 OR lim > 100 THEN lim := 20; END IF;
-    IF cur <> '' THEN
-        BEGIN
-            raw := convert_from(decode(translate(cur, '-_', '+/') || repeat('=', (4 - length(cur) % 4) % 4), 'base64'), 'UTF8');
-        EXCEPTION WHEN others THEN
-            raw := '';
-        END;
-        m := regexp_match(raw, '^([+-]?[0-9]{1,18}):(.+)$');
-        IF m IS NULL OR length(m[2]) >= 64 THEN
-            PERFORM tx_invalid('cursor', 'The cursor is not one this server gave out.');
-        END IF;
-        after_at := m[1]::bigint;
-        after_id := m[2];
-    END IF;
+    c := tx_cursor_after(a, 9223372036854775807); -- newest first
+    after_at := c.after_key;
+    after_id := c.after_id;
     -- ids compare byte-wise (COLLATE "C"), as in SQLite
     SELECT array_agg(id ORDER BY created_at DESC, id COLLATE "C" DESC),
            array_agg(created_at ORDER BY created_at DESC, id COLLATE "C" DESC)

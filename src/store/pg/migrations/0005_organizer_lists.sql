@@ -1,35 +1,12 @@
 -- 0005_organizer_lists: the organizer's lists, OP_MY_ORGANIZATIONS and
 -- OP_ORG_EVENTS (store.h), as src/store/sqlite/lists.c answers them:
 -- keyset pages in ascending (key, id) order whose cursor is
--- base64url("<key>:<id>") of a page's last item, like op_my_orders().
+-- base64url("<key>:<id>") of a page's last item, read by tx_cursor_after()
+-- (0003) like op_my_orders()'s.
 --
 -- tx_run() (0003) dispatches by a CASE over every op; rather than repeat
 -- it here, it is renamed tx_run_0003 and the new tx_run() answers the new
 -- ops and hands every other op to it.
-
--- (after_key, after_id) of a cursor; the first page is after everything
-CREATE OR REPLACE FUNCTION tx_cursor_after(a jsonb, OUT after_key bigint, OUT after_id text)
-LANGUAGE plpgsql AS $$
-DECLARE
-    cur text := coalesce(a->>'cursor', '');
-    raw text;
-    m text[];
-BEGIN
-    after_key := -9223372036854775808;
-    after_id := '';
-    IF cur = '' THEN RETURN; END IF;
-    BEGIN
-        raw := convert_from(decode(translate(cur, '-_', '+/') || repeat('=', (4 - length(cur) % 4) % 4), 'base64'), 'UTF8');
-    EXCEPTION WHEN others THEN
-        raw := '';
-    END;
-    m := regexp_match(raw, '^([+-]?[0-9]{1,18}):(.+)$');
-    IF m IS NULL OR length(m[2]) >= 64 THEN
-        PERFORM tx_invalid('cursor', 'The cursor is not one this server gave out.');
-    END IF;
-    after_key := m[1]::bigint;
-    after_id := m[2];
-END $$;
 
 -- {status, out: {items, next_cursor}} from up to lim + 1 rendered rows
 -- (item, key, id), the extra one telling that a next page exists
@@ -53,7 +30,7 @@ CREATE OR REPLACE FUNCTION op_my_organizations(a jsonb, uid text, now bigint) RE
 LANGUAGE plpgsql AS $$
 DECLARE
     lim int := tx_page_limit(a);
-    c record := tx_cursor_after(a);
+    c record := tx_cursor_after(a, '-9223372036854775808'::bigint);
 BEGIN
     RETURN tx_page((
         SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -92,7 +69,7 @@ DECLARE
     c record;
 BEGIN
     PERFORM tx_require_role(a->>'org_id', uid, 1);
-    c := tx_cursor_after(a);
+    c := tx_cursor_after(a, '-9223372036854775808'::bigint);
     RETURN tx_page((
         SELECT coalesce(jsonb_agg(jsonb_build_object('item', tx_event_summary(e), 'key', e.starts_at, 'id', e.id)
                                   ORDER BY e.starts_at, e.id COLLATE "C"), '[]')
