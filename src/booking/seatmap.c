@@ -18,8 +18,7 @@
  *    ids) is immutable and refcounted, so a render can use it unlocked even
  *    if the map is replaced meanwhile;
  *  - bodies are refcounted; the map's cache holds one reference per view;
- *  - gzip copies are made with a per-thread deflate stream (reset, not
- *    re-made), freed when its thread ends.
+ *  - gzip copies are made once per body (core/gzip.c), on first demand.
  *
  * Gaps (cluster mode): a map that sees a version skip goes stale, keeps a
  * reference to every change it applies from then on and asks the reloader
@@ -36,9 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "booking/catalog.h"
+#include "core/gzip.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "pubsub/pubsub.h"
@@ -148,67 +147,8 @@ void seatmap_body_unref(seatmap_body *b)
         return;
     free(b->data);
     free(b->gz);
+    free(b->cuts);
     free(b);
-}
-
-/* One deflate stream per thread, reset between bodies: deflateInit
- * allocates ~256 KiB, too much to redo for every version of every view.
- * The key's destructor frees a thread's stream when the thread ends;
- * seatmap_free_all() frees the calling (main) thread's. */
-static pthread_key_t gz_key;
-static pthread_once_t gz_once = PTHREAD_ONCE_INIT;
-
-static void gz_stream_free(void *p)
-{
-    deflateEnd(p);
-    free(p);
-}
-
-static void gz_key_make(void)
-{
-    if (pthread_key_create(&gz_key, gz_stream_free) != 0)
-        abort();
-}
-
-static z_stream *gz_stream(void)
-{
-    pthread_once(&gz_once, gz_key_make);
-    z_stream *zs = pthread_getspecific(gz_key);
-    if (zs != NULL) {
-        deflateReset(zs);
-        return zs;
-    }
-    zs = calloc(1, sizeof(*zs));
-    if (zs == NULL)
-        abort();
-    if (deflateInit2(zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        free(zs);
-        return NULL;
-    }
-    pthread_setspecific(gz_key, zs);
-    return zs;
-}
-
-static char *gzip_bytes(const char *data, size_t len, size_t *out_len)
-{
-    z_stream *zs = gz_stream();
-    if (zs == NULL)
-        return NULL;
-    size_t cap = deflateBound(zs, len);
-    char *out = malloc(cap);
-    if (out == NULL)
-        abort();
-    zs->next_in = (Bytef *)data;
-    zs->avail_in = (uInt)len;
-    zs->next_out = (Bytef *)out;
-    zs->avail_out = (uInt)cap;
-    int rc = deflate(zs, Z_FINISH);
-    *out_len = zs->total_out;
-    if (rc != Z_STREAM_END) {
-        free(out);
-        return NULL;
-    }
-    return out;
 }
 
 /* Two threads may compress at once; the first to publish wins and the
@@ -220,7 +160,8 @@ const char *seatmap_body_gzip(seatmap_body *b, size_t *len)
     char *gz = __atomic_load_n(&b->gz, __ATOMIC_ACQUIRE);
     if (gz == NULL) {
         size_t n = 0;
-        char *mine = gzip_bytes(b->data, b->len, &n);
+        char *mine = b->chunks != NULL ? gzip_chunked(b->chunks, b->data, b->len, b->cuts, b->ncuts, &n)
+                                       : gzip_malloc(b->data, b->len, &n);
         if (mine == NULL)
             return NULL;
         char *expected = NULL;
@@ -234,6 +175,31 @@ const char *seatmap_body_gzip(seatmap_body *b, size_t *len)
     }
     *len = __atomic_load_n(&b->gz_len, __ATOMIC_RELAXED);
     return gz;
+}
+
+/* Where a seat view's chunks end (core/gzip.c gzip_chunked()), so that a
+ * change re-deflates only the chunk of its section: a cut after the head
+ * (its version changes every time) and at section starts, skipped while the
+ * chunk is under CHUNK_MIN bytes - every chunk starts its compression from
+ * nothing, so tiny chunks would grow the gzipped body (the 10,000-seat
+ * compact view gzips to 2.9 KB in chunks of one section, 1.3 KB in chunks
+ * of 4 KB or more; 524 bytes in one piece). */
+#define CHUNK_MIN 4096
+typedef struct {
+    size_t *at;
+    int n;
+    size_t cap;
+} cut_list;
+
+enum { CUT_IF_BIG = 0, CUT_ALWAYS = 1 };
+
+static void cut_here_if(cut_list *l, size_t at, int always)
+{
+    size_t last = l != NULL && l->n > 0 ? l->at[l->n - 1] : 0;
+    if (l == NULL || (l->n > 0 && last == at) || (!always && l->n > 0 && at - last < CHUNK_MIN))
+        return;
+    l->at = array_grow(l->at, &l->cap, (size_t)l->n + 1, sizeof(*l->at));
+    l->at[l->n++] = at;
 }
 
 /* --- the immutable shape of an event's map ----------------------------- */
@@ -264,6 +230,12 @@ typedef struct {
     sm_section *sections;
     sm_row *rows;
     sm_tier *tiers;
+    /* The compact view's sections, rendered once with every seat free
+     * (render_compact() copies it and writes the statuses in place):
+     * where each section's text and each row's statuses start. */
+    char *compact;
+    size_t compact_len;
+    size_t *compact_section_at, *compact_row_at;
 } sm_shape;
 
 static void shape_unref(sm_shape *s)
@@ -281,6 +253,9 @@ static void shape_unref(sm_shape *s)
     free(s->sections);
     free(s->rows);
     free(s->tiers);
+    free(s->compact);
+    free(s->compact_section_at);
+    free(s->compact_row_at);
     free(s);
 }
 
@@ -354,6 +329,45 @@ static int shape_add_tiers(sm_shape *s, json_t *tiers)
     return 0;
 }
 
+/* The compact view's sections (see sm_shape), in the exact bytes the
+ * contract's compact view has: {"id":..,"price_cents":..,"rows":[{"id":..,
+ * "status":"ffhs.."}]}, unpriced sections all 'x'. */
+static void compact_template(sm_shape *s)
+{
+    sbuf b = {0};
+    s->compact_section_at = calloc((size_t)s->nsections + 1, sizeof(size_t));
+    s->compact_row_at = calloc((size_t)s->nrows + 1, sizeof(size_t));
+    if (s->compact_section_at == NULL || s->compact_row_at == NULL)
+        abort();
+    sb_str(&b, ",\"sections\":[");
+    for (int i = 0; i < s->nsections; i++) {
+        const sm_section *sec = &s->sections[i];
+        s->compact_section_at[i] = b.len;
+        sb_str(&b, i ? ",{\"id\":\"" : "{\"id\":\"");
+        sb_str(&b, sec->id);
+        sb_str(&b, "\",\"price_cents\":");
+        if (sec->has_price)
+            sb_int(&b, sec->price_cents);
+        else
+            sb_str(&b, "null");
+        sb_str(&b, ",\"rows\":[");
+        for (int r = sec->first_row; r < sec->first_row + sec->nrows; r++) {
+            const sm_row *row = &s->rows[r];
+            sb_str(&b, r > sec->first_row ? ",{\"id\":\"" : "{\"id\":\"");
+            sb_str(&b, row->id);
+            sb_str(&b, "\",\"status\":\"");
+            s->compact_row_at[r] = b.len;
+            sb_reserve(&b, (size_t)row->nseats);
+            memset(b.p + b.len, sec->has_price ? 'f' : 'x', (size_t)row->nseats);
+            b.len += (size_t)row->nseats;
+            sb_str(&b, "\"}");
+        }
+        sb_str(&b, "]}");
+    }
+    s->compact = b.p;
+    s->compact_len = b.len;
+}
+
 static sm_shape *shape_new(const seatmap_spec *spec)
 {
     sm_shape *s = calloc(1, sizeof(*s));
@@ -365,6 +379,7 @@ static sm_shape *shape_new(const seatmap_spec *spec)
         shape_unref(s);
         return NULL;
     }
+    compact_template(s);
     return s;
 }
 
@@ -394,6 +409,7 @@ typedef struct {
     uint64_t install_seq;         /* from install_counter, per (re)install */
     int nfree, nheld, nsold;
     seatmap_body *views[SEATMAP_VIEW__COUNT];
+    gzip_chunks *gz_chunks[SEATMAP_VIEW__COUNT]; /* the seat views' deflated sections */
     int stale;                    /* a gap was seen; a reload is on its way */
     int64_t seen_unloaded;        /* newest change seen while not loaded (cluster) */
     pubsub_change **kept;         /* changes applied while stale, in order */
@@ -856,7 +872,7 @@ static void put_head(sbuf *b, const sm_copy *c)
 
 /* The "seats" array of the full view (detailed) and of the live snapshot
  * (id and status only): every on-sale seat, in layout order. */
-static void put_seat_list(sbuf *b, const sm_copy *c, int detailed)
+static void put_seat_list(sbuf *b, const sm_copy *c, int detailed, cut_list *cuts)
 {
     const sm_shape *s = c->shape;
     sb_str(b, ",\"seats\":[");
@@ -866,6 +882,8 @@ static void put_seat_list(sbuf *b, const sm_copy *c, int detailed)
         const sm_section *sec = &s->sections[row->section];
         if (!sec->has_price)
             continue;
+        if (r == sec->first_row)
+            cut_here_if(cuts, b->len, CUT_IF_BIG);
         for (int ord = row->first_ord; ord < row->first_ord + row->nseats; ord++) {
             if (c->status[ord] == 'x')
                 continue;
@@ -890,48 +908,33 @@ static void put_seat_list(sbuf *b, const sm_copy *c, int detailed)
     sb_str(b, "],\"tiers\":");
 }
 
-static void render_full(sbuf *b, const sm_copy *c)
+static void render_full(sbuf *b, const sm_copy *c, cut_list *cuts)
 {
     put_head(b, c);
-    put_seat_list(b, c, 1);
+    put_seat_list(b, c, 1, cuts);
+    cut_here_if(cuts, b->len, CUT_IF_BIG);
     put_tiers_full(b, c);
     sb_str(b, "}");
+    cut_here_if(cuts, b->len, CUT_ALWAYS);
 }
 
-static void render_compact(sbuf *b, const sm_copy *c)
+static void render_compact(sbuf *b, const sm_copy *c, cut_list *cuts)
 {
     const sm_shape *s = c->shape;
     put_head(b, c);
-    sb_str(b, ",\"sections\":[");
+    size_t at = b->len;
+    sb_put(b, s->compact, s->compact_len);
     for (int i = 0; i < s->nsections; i++) {
         const sm_section *sec = &s->sections[i];
-        sb_str(b, i ? ",{\"id\":\"" : "{\"id\":\"");
-        sb_str(b, sec->id);
-        sb_str(b, "\",\"price_cents\":");
-        if (sec->has_price)
-            sb_int(b, sec->price_cents);
-        else
-            sb_str(b, "null");
-        sb_str(b, ",\"rows\":[");
-        for (int r = sec->first_row; r < sec->first_row + sec->nrows; r++) {
-            const sm_row *row = &s->rows[r];
-            sb_str(b, r > sec->first_row ? ",{\"id\":\"" : "{\"id\":\"");
-            sb_str(b, row->id);
-            sb_str(b, "\",\"status\":\"");
-            if (sec->has_price) {
-                sb_put(b, c->status + row->first_ord, (size_t)row->nseats);
-            } else {
-                sb_reserve(b, (size_t)row->nseats);
-                memset(b->p + b->len, 'x', (size_t)row->nseats);
-                b->len += (size_t)row->nseats;
-            }
-            sb_str(b, "\"}");
-        }
-        sb_str(b, "]}");
+        cut_here_if(cuts, at + s->compact_section_at[i], CUT_IF_BIG);
+        for (int r = sec->first_row; sec->has_price && r < sec->first_row + sec->nrows; r++)
+            memcpy(b->p + at + s->compact_row_at[r], c->status + s->rows[r].first_ord, (size_t)s->rows[r].nseats);
     }
+    cut_here_if(cuts, b->len, CUT_IF_BIG);
     sb_str(b, "],\"tiers\":");
     put_tiers_full(b, c);
     sb_str(b, "}");
+    cut_here_if(cuts, b->len, CUT_ALWAYS);
 }
 
 static void render_snapshot(sbuf *b, const sm_copy *c)
@@ -939,22 +942,33 @@ static void render_snapshot(sbuf *b, const sm_copy *c)
     const sm_shape *s = c->shape;
     sb_str(b, "{\"type\":\"snapshot\",\"version\":");
     sb_int(b, c->version);
-    put_seat_list(b, c, 0);
+    put_seat_list(b, c, 0, NULL);
     put_tiers_short(b, s, c->tier_avail);
     sb_str(b, "}");
 }
 
-static seatmap_body *render_view(const sm_copy *c, seatmap_view view)
+/* The view's body; the seat views carry their cuts and the map's chunk
+ * cache (chunks) for their gzip copy. */
+static seatmap_body *render_view(const sm_copy *c, seatmap_view view, gzip_chunks *chunks)
 {
     static const char *const suffix[SEATMAP_VIEW__COUNT] = {"f", "c", NULL};
     sbuf b = {0};
+    cut_list cuts = {0};
     if (view == SEATMAP_VIEW_FULL)
-        render_full(&b, c);
+        render_full(&b, c, &cuts);
     else if (view == SEATMAP_VIEW_COMPACT)
-        render_compact(&b, c);
+        render_compact(&b, c, &cuts);
     else
         render_snapshot(&b, c);
-    return body_from(&b, c->version, suffix[view]);
+    seatmap_body *body = body_from(&b, c->version, suffix[view]);
+    if (chunks != NULL && cuts.n > 0) {
+        body->cuts = cuts.at;
+        body->ncuts = cuts.n;
+        body->chunks = chunks;
+    } else {
+        free(cuts.at);
+    }
+    return body;
 }
 
 seatmap_body *seatmap_view_get(const char *event_id, seatmap_view view)
@@ -974,9 +988,12 @@ seatmap_body *seatmap_view_get(const char *event_id, seatmap_view view)
         return b;
     }
     copy_state(m, &copy, 1);
+    if (view != SEATMAP_VIEW_SNAPSHOT && m->gz_chunks[view] == NULL)
+        m->gz_chunks[view] = gzip_chunks_new();
+    gzip_chunks *chunks = m->gz_chunks[view]; /* lives as long as m */
     pthread_mutex_unlock(&m->lock);
 
-    b = render_view(&copy, view);
+    b = render_view(&copy, view, chunks);
     copy_free(&copy);
 
     seatmap_body *old = NULL;
@@ -1092,12 +1109,7 @@ void seatmap_init(void)
 
 void seatmap_free_all(void)
 {
-    pthread_once(&gz_once, gz_key_make);
-    z_stream *zs = pthread_getspecific(gz_key);
-    if (zs != NULL) {
-        pthread_setspecific(gz_key, NULL);
-        gz_stream_free(zs);
-    }
+    gzip_thread_done();
     pthread_rwlock_wrlock(&reg_lock);
     for (size_t i = 0; i < reg_cap; i++) {
         seatmap *m = reg_slots[i];
@@ -1108,6 +1120,8 @@ void seatmap_free_all(void)
         state_free(&st);
         kept_clear_locked(m);
         free(m->kept);
+        for (int v = 0; v < SEATMAP_VIEW__COUNT; v++)
+            gzip_chunks_free(m->gz_chunks[v]);
         pthread_mutex_destroy(&m->lock);
         free(m);
     }

@@ -59,6 +59,12 @@ struct seatmap_body {
     size_t len;
     char *gz;                /* set once by seatmap_body_gzip(), atomically */
     size_t gz_len;
+    /* seat views: where the body's chunks end (one per section, so a
+     * change re-deflates only its section: core/gzip.c) and the map's
+     * cache of deflated chunks for this view (the map's, borrowed) */
+    size_t *cuts;
+    int ncuts;
+    struct gzip_chunks *chunks;
 };
 /* A body (refcount 1, no ETag) around malloc'd bytes it takes over: for
  * renderings cached elsewhere (catalog.c keeps event pages and listings). */

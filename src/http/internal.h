@@ -67,8 +67,6 @@ void respond_register_filter(h2o_pathconf_t *pathconf);
 /* Set X-Request-Id for this request from the client's (sanitized) or a
  * fresh random one; copies it into rc. */
 void respond_set_request_id(h2o_req_t *req, http_reqctx *rc);
-/* Free this thread's compressor (a worker loop ending). */
-void respond_thread_cleanup(void);
 /* Send malloc'd text (ownership taken; freed with the request pool). */
 void respond_send_owned(h2o_req_t *req, int status, const char *content_type, char *text, size_t len);
 

@@ -3,10 +3,8 @@
  *
  * One send path (send_body_gz) sets the status, content type and
  * Content-Length (so h2o never falls back to chunked encoding), gzips
- * bodies over 1 KiB for clients that accept it with a per-thread deflate
- * stream (reset, never re-allocated; level 1: these bodies are made per
- * request, so speed beats the last few per cent of size) unless the caller
- * has a gzip copy already (http_send_bytes_gz), and hands h2o a single
+ * bodies over 1 KiB for clients that accept it (core/gzip.c) unless the
+ * caller has a gzip copy already (http_send_bytes_gz), and hands h2o a single
  * final buffer.
  * Buffers either live in the request pool or are malloc'd and freed by a
  * pool-dispose hook, so nothing outlives the request and nothing is copied
@@ -16,13 +14,12 @@
 #include "http/internal.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
-#include <sodium.h>
+#include "core/gzip.h"
 
 #define GZIP_MIN 1024
-#define GZIP_LEVEL 1 /* Z_BEST_SPEED */
 #define JSON_TYPE "application/json; charset=utf-8"
 
 /* --- headers ----------------------------------------------------------- */
@@ -122,35 +119,17 @@ static int accepts_gzip(h2o_req_t *req)
     return 0;
 }
 
-/* Compress into the request pool; {NULL,0} on failure (send plain). */
-static __thread z_stream zs;
-static __thread int zs_ready;
-
-void respond_thread_cleanup(void)
+static void *pool_alloc(void *ctx, size_t n)
 {
-    if (zs_ready)
-        deflateEnd(&zs);
-    zs_ready = 0;
+    return h2o_mem_alloc_pool(&((h2o_req_t *)ctx)->pool, n);
 }
 
+/* Compress into the request pool; {NULL,0} on failure (send plain). */
 static h2o_iovec_t gzip_into_pool(h2o_req_t *req, const char *data, size_t len)
 {
-    if (!zs_ready) {
-        if (deflateInit2(&zs, GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-            return h2o_iovec_init(NULL, 0);
-        zs_ready = 1;
-    } else {
-        deflateReset(&zs);
-    }
-    size_t cap = deflateBound(&zs, len);
-    char *out = h2o_mem_alloc_pool(&req->pool, cap);
-    zs.next_in = (Bytef *)data;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)out;
-    zs.avail_out = (uInt)cap;
-    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-        return h2o_iovec_init(NULL, 0);
-    return h2o_iovec_init(out, cap - zs.avail_out);
+    size_t n = 0;
+    char *out = gzip_into(data, len, &n, pool_alloc, req);
+    return out != NULL ? h2o_iovec_init(out, n) : h2o_iovec_init(NULL, 0);
 }
 
 /* --- the one send path ------------------------------------------------- */

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include "core/gzip.h"
 #include "core/log.h"
 #include "core/task.h"
 #include "ops/metrics.h"
@@ -237,7 +238,7 @@ static void worker_teardown(worker_t *w)
 {
     close_remaining_connections(w);
     accesslog_worker_stop(w->index);
-    respond_thread_cleanup();
+    gzip_thread_done(); /* this loop's compressor */
     if (w->pending > 0) {
         /* the store or the pool will still send these home: keep the
          * queue and its receivers (and so this worker) alive until exit */

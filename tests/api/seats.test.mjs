@@ -1,6 +1,7 @@
 // Seat views: verbose and compact, versions, ETags, sizes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
 import { useServer } from './lib/server.mjs';
 import { Client, expectStatus, expectError, rawRequest } from './lib/client.mjs';
 import { makeUser, setupEvent, holdOk, buy } from './lib/fixtures.mjs';
@@ -127,4 +128,34 @@ test('a 10,000-seat map: compact view well under 40 KB (about 1 KB gzipped); ver
   const verbose = expectStatus(await c.get(`/api/v1/events/${event.id}/seats`), 200);
   assert.equal(verbose.seats.length, 10000);
   assert.equal(verbose.seats[9999].id, 'R-100-50');
+});
+
+// The gzip copies are built from per-section deflate runs that are reused
+// while a section does not change (core/gzip.c): after every change, in one
+// section or several, each gzipped view must inflate to exactly the plain
+// view of the same version, with a valid CRC and length.
+test('gzipped seat views inflate to exactly the plain views after every change', async () => {
+  const { event } = await setupEvent(c);
+  const u = await makeUser(c);
+  const views = [`/api/v1/events/${event.id}/seats?view=compact`, `/api/v1/events/${event.id}/seats`];
+  const changes = [['A-1-1'], ['B-1-1'], ['A-1-2', 'B-1-2'], ['A-2-1']];
+  let lastVersion = -1;
+  for (const seats of [[], ...changes]) {
+    if (seats.length) await holdOk(u, event.id, { seats });
+    for (const path of views) {
+      const plain = await rawRequest(srv.base, { path, headers: { 'accept-encoding': 'identity' } });
+      const gz = await rawRequest(srv.base, { path, headers: { 'accept-encoding': 'gzip' } });
+      assert.equal(gz.headers['content-encoding'], 'gzip', path);
+      assert.equal(gz.headers.etag, plain.headers.etag, 'same version in both');
+      const inflated = zlib.gunzipSync(gz.body); // checks the CRC-32 and length
+      assert.equal(inflated.toString(), plain.body.toString(), `${path} after holding ${seats}`);
+      const v = JSON.parse(inflated.toString()).version;
+      assert.ok(v > lastVersion || (seats.length === 0 && v >= 0));
+      for (const id of seats) {
+        const body = JSON.parse(inflated.toString());
+        if (body.seats) assert.equal(body.seats.find((s) => s.id === id).status, 'held');
+      }
+    }
+    lastVersion = JSON.parse(zlib.gunzipSync((await rawRequest(srv.base, { path: views[0], headers: { 'accept-encoding': 'gzip' } })).body).toString()).version;
+  }
 });

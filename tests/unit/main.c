@@ -60,6 +60,7 @@ int main(void)
     qrsvg_tests();
     render_tests();
     login_limit_tests();
+    gzip_tests();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -38,6 +38,7 @@ json_t *unit_json(const char *text);
 
 /* The suites, one per file. */
 void rules_tests(void);
+void gzip_tests(void);
 void util_tests(void);
 void errors_tests(void);
 void qrsvg_tests(void);
