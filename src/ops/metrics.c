@@ -113,6 +113,7 @@ static const struct {
     {"tixin_store_writer_cpu_microseconds_total", "CPU time of the store's writer thread."},
     {"tixin_store_batch_wall_microseconds_total", "Wall time of the store's batches, summed."},
     {"tixin_store_commit_wall_microseconds_total", "Wall time of the store's COMMITs, summed."},
+    {"tixin_store_synced_commits_total", "COMMITs that synced the WAL to disk (TIXIN_SQLITE_SYNC)."},
 };
 
 static const char *help_of(const named_t *s)

@@ -7,12 +7,14 @@
  * through a small format string so that op code reads as the query it runs.
  * Failures are logged here, once, and turned into an err_code by sq_fail().
  *
- * Pragmas. journal_mode=WAL. synchronous=FULL is the default: every COMMIT
- * syncs the WAL (one fdatasync per group-commit batch, not per job), so a
- * job answered after COMMIT survives a power loss or an OS crash.
- * TIXIN_SQLITE_SYNC=normal skips that sync: still atomic and consistent,
- * and still safe if only the process crashes, but the last batches before
- * a power loss or kernel crash can be lost after they were answered.
+ * Pragmas. journal_mode=WAL. synchronous=FULL makes a COMMIT sync the WAL
+ * (one fdatasync per group-commit batch, not per job), so a job answered
+ * after COMMIT survives a power loss or an OS crash; NORMAL skips that
+ * sync: still atomic and consistent, and still safe if only the process
+ * crashes, but the last batches before a power loss or kernel crash can be
+ * lost after they were answered. TIXIN_SQLITE_SYNC picks full, normal or
+ * (the default) auto, where the writer chooses per batch (sqlite.c:
+ * only batches of holds, releases and reads skip the sync).
  * Checkpoints sync the database file in both modes (sqlite.c runs them
  * off the writer thread). cache_size is 16 MiB per connection (the page
  * cache is allocated as used; the checkpointer's connection reads almost
@@ -42,12 +44,20 @@ struct sq_db {
     } cache[CACHE_SLOTS];
 };
 
-static int set_pragmas(sqlite3 *h, char *err, size_t errlen)
+sq_sync sq_sync_policy(void)
 {
     const char *sync = getenv("TIXIN_SQLITE_SYNC");
-    int normal = sync != NULL && strcmp(sync, "normal") == 0;
-    const char *sql = normal ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                             : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
+    if (sync != NULL && strcmp(sync, "normal") == 0)
+        return SQ_SYNC_NORMAL;
+    if (sync != NULL && strcmp(sync, "full") == 0)
+        return SQ_SYNC_FULL;
+    return SQ_SYNC_AUTO;
+}
+
+static int set_pragmas(sqlite3 *h, char *err, size_t errlen)
+{
+    const char *sql = sq_sync_policy() == SQ_SYNC_NORMAL ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                                         : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
     char *msg = NULL;
     if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(h, "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;", NULL,

@@ -31,6 +31,10 @@ typedef struct sq_db sq_db;
 
 /* Open path with the backend's pragmas; NULL and err on failure. */
 sq_db *sq_db_open(const char *path, char *err, size_t errlen);
+/* TIXIN_SQLITE_SYNC: every COMMIT synced, none, or chosen per batch. A
+ * connection opens in FULL unless the policy is NORMAL. */
+typedef enum { SQ_SYNC_AUTO, SQ_SYNC_FULL, SQ_SYNC_NORMAL } sq_sync;
+sq_sync sq_sync_policy(void);
 /* Finalize every statement and close; 0 when SQLite closed cleanly. */
 int sq_db_close(sq_db *db);
 sqlite3 *sq_handle(sq_db *db);

@@ -42,6 +42,20 @@
  * checkpointer steps aside and the writer, between two batches, copies the
  * few frames left itself (see wal_catch_up()); its next transaction then
  * starts the WAL over (the file keeps its size and is overwritten).
+ * Which commits are synced (TIXIN_SQLITE_SYNC=auto, the default): a batch
+ * that carries anything but holds, releases, the expiry sweep and reads
+ * commits with synchronous=FULL (fdatasync of the WAL before its jobs are
+ * answered); a batch of only those commits with NORMAL, which leaves the
+ * WAL's sync to the next FULL commit or checkpoint. Why that is safe: the
+ * WAL is one file written in order, so the next synced commit makes every
+ * frame before it durable too - an order can never outlive the hold it was
+ * made from; and what a power loss can take back is only the last holds
+ * and releases, a hold vanishing frees its seats (as its expiry would) and
+ * a release undone leaves a hold that expires by its timer: nothing paid,
+ * sold or issued is ever lost, nothing is oversold. A process crash loses
+ * nothing in either mode (the frames are in the OS's page cache). Why it
+ * pays: holds and releases are most writes in a drop, and the fsync is
+ * most of their latency (milliseconds on a cheap disk, at every commit).
  * Durability does not depend on checkpoints: a commit is durable once its WAL frames
  * are synced (synchronous=FULL, see db.c), and the checkpointer syncs the
  * database file before it lets the WAL be reused. On close the writer
@@ -82,6 +96,8 @@ typedef struct {
     store_changes *batch_changes, *job_changes;
     sq_memo *memo;
     int64_t next_sweep, next_purge; /* mono_ms */
+    sq_sync sync;                    /* TIXIN_SQLITE_SYNC */
+    int synced;                      /* the connection is at synchronous=FULL */
     /* the checkpointer (its own connection, thread and lock) */
     char *path;
     sqlite3 *ckpt_db;
@@ -119,8 +135,10 @@ static int64_t clock_us(clockid_t id)
  * KEEPS_MEMO: the op writes no session, user or event, so what the batch
  * memo (memo.c) holds stays true after it and the op may use it; after
  * any other op the memo is emptied. */
-enum { NEEDS_USER = 1, TOKEN_OPTIONAL = 2, CHECKS_FIRST = 4, KEEPS_MEMO = 8 };
-#define READS (CHECKS_FIRST | KEEPS_MEMO) /* an op that only reads */
+/* RELAXED: losing the op's effect in a power cut harms nobody (see the
+ * top comment), so a batch of only such ops commits without a sync. */
+enum { NEEDS_USER = 1, TOKEN_OPTIONAL = 2, CHECKS_FIRST = 4, KEEPS_MEMO = 8, RELAXED = 16 };
+#define READS (CHECKS_FIRST | KEEPS_MEMO | RELAXED) /* an op that only reads */
 static const struct {
     sq_op_fn fn;
     int flags;
@@ -142,8 +160,8 @@ static const struct {
     [OP_EVENT_PUBLISH] = {sq_op_event_publish, NEEDS_USER},
     [OP_EVENT_GET] = {sq_op_event_get, TOKEN_OPTIONAL | READS},
     [OP_EVENT_STATS] = {sq_op_event_stats, NEEDS_USER | READS},
-    [OP_HOLD_CREATE] = {sq_op_hold_create, NEEDS_USER | CHECKS_FIRST | KEEPS_MEMO},
-    [OP_HOLD_RELEASE] = {sq_op_hold_release, NEEDS_USER | CHECKS_FIRST | KEEPS_MEMO},
+    [OP_HOLD_CREATE] = {sq_op_hold_create, NEEDS_USER | CHECKS_FIRST | KEEPS_MEMO | RELAXED},
+    [OP_HOLD_RELEASE] = {sq_op_hold_release, NEEDS_USER | CHECKS_FIRST | KEEPS_MEMO | RELAXED},
     [OP_ORDER_CREATE] = {sq_op_order_create, NEEDS_USER | CHECKS_FIRST | KEEPS_MEMO},
     [OP_ORDER_GET] = {sq_op_order_get, NEEDS_USER | READS},
     [OP_ORDER_CANCEL] = {sq_op_order_cancel, NEEDS_USER},
@@ -421,11 +439,24 @@ static void run_after(sq_store *s, after_commit *after, int64_t now)
     sq_reset_all(s->db);
 }
 
+/* synchronous for the batch's COMMIT (the top comment says why); the
+ * pragma runs only when the level changes. */
+static int set_sync_level(sq_store *s, store_job **jobs, size_t n)
+{
+    int full = s->sync == SQ_SYNC_FULL;
+    for (size_t i = 0; i < n && !full && s->sync == SQ_SYNC_AUTO; i++)
+        full = !(ops[jobs[i]->op].flags & RELAXED);
+    if (s->sync == SQ_SYNC_NORMAL || full == s->synced)
+        return 0;
+    s->synced = full;
+    return sq_simple(s->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
 /* The transaction: 0 committed, -1 failed (and rolled back). */
 static int run_transaction(sq_store *s, store_job **jobs, size_t n, int sweep, int64_t now, after_commit *after,
                            int64_t **versions, int64_t *commit_us)
 {
-    if (sq_simple(s->db, "BEGIN IMMEDIATE") != 0)
+    if (set_sync_level(s, jobs, n) != 0 || sq_simple(s->db, "BEGIN IMMEDIATE") != 0)
         return -1;
     int ok = 1;
     for (size_t i = 0; i < n && ok; i++)
@@ -441,6 +472,8 @@ static int run_transaction(sq_store *s, store_job **jobs, size_t n, int sweep, i
     if (ok)
         ok = sq_simple(s->db, "COMMIT") == 0;
     *commit_us = clock_us(CLOCK_MONOTONIC) - t0;
+    if (ok && s->synced)
+        metrics_count("tixin_store_synced_commits_total", 1);
     if (!ok && !sqlite3_get_autocommit(sq_handle(s->db)))
         sq_simple(s->db, "ROLLBACK");
     return ok ? 0 : -1;
@@ -803,6 +836,8 @@ store_t *sqlite_store_open(const char *path, char *err, size_t errlen)
     s->batch_changes = store_changes_new();
     s->job_changes = store_changes_new();
     s->memo = sq_memo_new();
+    s->sync = sq_sync_policy();
+    s->synced = s->sync != SQ_SYNC_NORMAL; /* how sq_db_open() left it */
     return &s->base;
 }
 
