@@ -265,6 +265,18 @@ static void page_loaded(h2o_req_t *req, store_job *j)
 }
 
 /* 0 when answered from memory. */
+/* The page's gzip copy in two chunks: the event's fixed part, deflated
+ * once, and what changes with every sale (tiers, availability). */
+static void page_chunk(seatmap_body *b, const catalog_entry *e)
+{
+    size_t *cuts = malloc(2 * sizeof(*cuts));
+    if (cuts == NULL)
+        abort();
+    cuts[0] = e->page_head_len;
+    cuts[1] = b->len;
+    seatmap_body_set_chunks(b, cuts, 2, seatmap_page_chunks(e->id));
+}
+
 static int page_from_memory(h2o_req_t *req, catalog *c, const catalog_entry *e)
 {
     seatmap_counts n;
@@ -285,6 +297,7 @@ static int page_from_memory(h2o_req_t *req, catalog *c, const catalog_entry *e)
     };
     b = body_concat(parts, sizeof(parts) / sizeof(parts[0]), n.version);
     free(tiers);
+    page_chunk(b, e);
     catalog_page_put(c, e, &n, b);
     send_rendered(req, b);
     return 0;

@@ -136,6 +136,17 @@ seatmap_body *seatmap_body_new(char *data, size_t len, int64_t version)
     return body_from(&b, version, NULL);
 }
 
+void seatmap_body_set_chunks(seatmap_body *b, size_t *cuts, int ncuts, gzip_chunks *chunks)
+{
+    if (chunks == NULL || ncuts <= 0) {
+        free(cuts);
+        return;
+    }
+    b->cuts = cuts;
+    b->ncuts = ncuts;
+    b->chunks = chunks;
+}
+
 void seatmap_body_ref(seatmap_body *b)
 {
     __atomic_add_fetch(&b->refcnt, 1, __ATOMIC_RELAXED);
@@ -410,6 +421,7 @@ typedef struct {
     int nfree, nheld, nsold;
     seatmap_body *views[SEATMAP_VIEW__COUNT];
     gzip_chunks *gz_chunks[SEATMAP_VIEW__COUNT]; /* the seat views' deflated sections */
+    gzip_chunks *page_chunks;     /* the event page's (api/browse.c) */
     int stale;                    /* a gap was seen; a reload is on its way */
     int64_t seen_unloaded;        /* newest change seen while not loaded (cluster) */
     pubsub_change **kept;         /* changes applied while stale, in order */
@@ -961,14 +973,21 @@ static seatmap_body *render_view(const sm_copy *c, seatmap_view view, gzip_chunk
     else
         render_snapshot(&b, c);
     seatmap_body *body = body_from(&b, c->version, suffix[view]);
-    if (chunks != NULL && cuts.n > 0) {
-        body->cuts = cuts.at;
-        body->ncuts = cuts.n;
-        body->chunks = chunks;
-    } else {
-        free(cuts.at);
-    }
+    seatmap_body_set_chunks(body, cuts.at, cuts.n, chunks);
     return body;
+}
+
+gzip_chunks *seatmap_page_chunks(const char *event_id)
+{
+    seatmap *m = reg_find(event_id);
+    if (m == NULL)
+        return NULL;
+    pthread_mutex_lock(&m->lock);
+    if (m->page_chunks == NULL)
+        m->page_chunks = gzip_chunks_new();
+    gzip_chunks *c = m->page_chunks;
+    pthread_mutex_unlock(&m->lock);
+    return c;
 }
 
 seatmap_body *seatmap_view_get(const char *event_id, seatmap_view view)
@@ -1122,6 +1141,7 @@ void seatmap_free_all(void)
         free(m->kept);
         for (int v = 0; v < SEATMAP_VIEW__COUNT; v++)
             gzip_chunks_free(m->gz_chunks[v]);
+        gzip_chunks_free(m->page_chunks);
         pthread_mutex_destroy(&m->lock);
         free(m);
     }

@@ -73,6 +73,13 @@ void seatmap_body_ref(seatmap_body *b);
 void seatmap_body_unref(seatmap_body *b);
 /* The gzip copy (made on first call, then shared); NULL if zlib failed. */
 const char *seatmap_body_gzip(seatmap_body *b, size_t *len);
+/* A body's chunks (cuts[i] ends chunk i, the last is b->len; malloc'd,
+ * taken over) and the cache their deflated runs go to (not owned). */
+void seatmap_body_set_chunks(seatmap_body *b, size_t *cuts, int ncuts, struct gzip_chunks *chunks);
+/* The cache of the event page's deflated chunks (api/browse.c: the page's
+ * fixed part is deflated once, only its availability each version); it
+ * lives as long as the event's map; NULL when the event has no map. */
+struct gzip_chunks *seatmap_page_chunks(const char *event_id);
 
 typedef enum {
     SEATMAP_VIEW_FULL,       /* GET .../seats: {event_id, version, seats, tiers}, ETag "v<N>-f" */

@@ -134,10 +134,11 @@ test('a 10,000-seat map: compact view well under 40 KB (about 1 KB gzipped); ver
 // while a section does not change (core/gzip.c): after every change, in one
 // section or several, each gzipped view must inflate to exactly the plain
 // view of the same version, with a valid CRC and length.
-test('gzipped seat views inflate to exactly the plain views after every change', async () => {
-  const { event } = await setupEvent(c);
+test('gzipped seat views and event page inflate to exactly the plain bodies after every change', async () => {
+  const { event } = await setupEvent(c, { over: { description: 'x'.repeat(1500) } });
   const u = await makeUser(c);
-  const views = [`/api/v1/events/${event.id}/seats?view=compact`, `/api/v1/events/${event.id}/seats`];
+  const views = [`/api/v1/events/${event.id}/seats?view=compact`, `/api/v1/events/${event.id}/seats`,
+    `/api/v1/events/${event.id}`];
   const changes = [['A-1-1'], ['B-1-1'], ['A-1-2', 'B-1-2'], ['A-2-1']];
   let lastVersion = -1;
   for (const seats of [[], ...changes]) {
@@ -150,7 +151,7 @@ test('gzipped seat views inflate to exactly the plain views after every change',
       const inflated = zlib.gunzipSync(gz.body); // checks the CRC-32 and length
       assert.equal(inflated.toString(), plain.body.toString(), `${path} after holding ${seats}`);
       const v = JSON.parse(inflated.toString()).version;
-      assert.ok(v > lastVersion || (seats.length === 0 && v >= 0));
+      if (v !== undefined) assert.ok(v > lastVersion || (seats.length === 0 && v >= 0));
       for (const id of seats) {
         const body = JSON.parse(inflated.toString());
         if (body.seats) assert.equal(body.seats.find((s) => s.id === id).status, 'held');
