@@ -33,7 +33,11 @@
  * wakes a checkpointer thread once the WAL has grown past CKPT_FRAMES; that
  * thread, with its own connection, runs PASSIVE checkpoints (they never
  * take the write lock, so batches go on meanwhile) every CKPT_EVERY_MS
- * while there is something to copy. SQLite restarts the WAL from its start
+ * while there is something to copy, and never sooner than CKPT_GAP_MS after
+ * the last one even when the hook asks: the hot pages (an event's seat
+ * rows, the right end of the holds b-tree) are rewritten by every batch,
+ * and a checkpoint copies only the newest frame of each page, so spacing
+ * them copies each hot page once per gap instead of once per commit. SQLite restarts the WAL from its start
  * on the first write after a checkpoint has copied all of it; when writes
  * pause (no commit since the last look) the checkpointer runs a TRUNCATE
  * checkpoint so that the file shrinks back. Under continuous writes the
@@ -81,7 +85,8 @@
 #define IDEM_TTL_MS (24 * 3600 * 1000LL)
 #define IDEM_PURGE_EVERY_MS (60 * 1000)
 #define CKPT_FRAMES 1000           /* wake the checkpointer past this WAL size */
-#define CKPT_EVERY_MS 200          /* its period while the WAL is not empty */
+#define CKPT_EVERY_MS 1000         /* its period while the WAL is not empty */
+#define CKPT_GAP_MS 250            /* at least this long between two checkpoints */
 #define CKPT_RESET_FRAMES 32768    /* ~128 MB of 4 KiB pages: let the WAL restart */
 #define CKPT_NICE 10               /* the checkpointer's priority (nice) */
 
@@ -549,7 +554,7 @@ static void count_batch(size_t n, const batch_figures *f)
  * by a quarter. So while jobs arrive faster than one per GATHER_US / 2, a
  * batch waits for company: until GATHER_MIN are queued or its first job
  * has waited GATHER_US. At a trickle nothing waits. */
-#define GATHER_US 1000
+#define GATHER_US 2000
 #define GATHER_MIN 32
 
 static void wait_until_us(sq_store *s, int64_t deadline_us)
@@ -711,12 +716,16 @@ static void *ckpt_main(void *arg)
     if (setpriority(PRIO_PROCESS, (id_t)gettid(), CKPT_NICE) != 0)
         log_msg(LOG_DEBUG, "checkpointer: setpriority: %s", strerror(errno));
     int dirty = 0; /* the WAL may hold frames not yet copied or truncated */
+    int64_t last = 0; /* mono_ms of the last checkpoint */
     pthread_mutex_lock(&s->ckpt_mu);
     while (!s->ckpt_stopping) {
-        if (!s->ckpt_wanted)
-            ckpt_wait(s, CKPT_EVERY_MS);
+        int64_t gap = last + CKPT_GAP_MS - mono_ms();
+        if (gap > 0 || !s->ckpt_wanted)
+            ckpt_wait(s, gap > 0 ? gap : CKPT_EVERY_MS);
         if (s->ckpt_stopping)
             break;
+        if (mono_ms() < last + CKPT_GAP_MS)
+            continue; /* woken by a commit before the gap was over */
         int wanted = s->ckpt_wanted;
         s->ckpt_wanted = 0;
         int idle = s->commits == seen;
@@ -727,6 +736,7 @@ static void *ckpt_main(void *arg)
         if ((!wanted && !dirty) || (!idle && s->hook_frames >= CKPT_RESET_FRAMES))
             continue;
         pthread_mutex_unlock(&s->ckpt_mu);
+        last = mono_ms();
         checkpoint(s, SQLITE_CHECKPOINT_PASSIVE);
         int truncated = 0;
         if (idle && !wanted) {
