@@ -1,10 +1,13 @@
 /*
- * conn.c - one PostgreSQL connection as a backend thread uses it: opened
- * lazily, set up once per session (the temp change table, the prepared
- * statements of the hot calls), and reopened after it broke, with a
- * backoff doubling from 100 ms to 2 s so that a server that is down is
- * not hammered while every job fails fast with E_UNAVAILABLE (which is
- * what /readyz reports, without a restart of tixin when it comes back).
+ * conn.c - one PostgreSQL connection's life: opened, set up once per
+ * session (the temp change table, the prepared statements of the hot
+ * calls), and reopened after it broke, with a backoff doubling from 100 ms
+ * to 2 s so that a server that is down is not hammered while every job
+ * fails fast with E_UNAVAILABLE (which is what /readyz reports, without a
+ * restart of tixin when it comes back). Two users: the blocking path of
+ * pg.c (pg_conn_ready(), PQexec) and the loops' non-blocking pipelined
+ * connections of loop.c, which share the backoff bookkeeping, the setup
+ * statements and the reading of a result here.
  */
 #include "store/pg/pg.h"
 
@@ -13,6 +16,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#define LOCK_TIMEOUT "55P03" /* lock_not_available: the loops' lock_timeout */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 
@@ -39,22 +43,40 @@ static void quiet(void *arg, const char *message)
     (void)arg, (void)message; /* NOTICEs (e.g. "already exists, skipping") are not news */
 }
 
-PGconn *pg_connect_plain(const char *url, char *err, size_t errlen)
+static const char *const connect_keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+
+void pg_connect_error(PGconn *c, char *err, size_t errlen)
 {
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {url, "3", "tixin", NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (c == NULL || PQstatus(c) != CONNECTION_OK) {
-        snprintf(err, errlen, "cannot connect to PostgreSQL: %s",
-                 c != NULL ? PQerrorMessage(c) : "out of memory");
-        char *nl = strchr(err, '\n');
-        if (nl != NULL)
-            *nl = '\0';
+    snprintf(err, errlen, "cannot connect to PostgreSQL: %s", c != NULL ? PQerrorMessage(c) : "out of memory");
+    char *nl = strchr(err, '\n');
+    if (nl != NULL)
+        *nl = '\0';
+}
+
+/* c when ok, else NULL (c closed) and why in err. */
+static PGconn *connected(PGconn *c, int ok, char *err, size_t errlen)
+{
+    if (!ok) {
+        pg_connect_error(c, err, errlen);
         PQfinish(c);
         return NULL;
     }
     PQsetNoticeProcessor(c, quiet, NULL);
     return c;
+}
+
+PGconn *pg_connect_plain(const char *url, char *err, size_t errlen)
+{
+    const char *vals[] = {url, PG_CONNECT_TIMEOUT_TEXT, "tixin", NULL};
+    PGconn *c = PQconnectdbParams(connect_keys, vals, 1);
+    return connected(c, c != NULL && PQstatus(c) == CONNECTION_OK, err, errlen);
+}
+
+PGconn *pg_connect_start(const char *url, char *err, size_t errlen)
+{
+    const char *vals[] = {url, PG_CONNECT_TIMEOUT_TEXT, "tixin", NULL};
+    PGconn *c = PQconnectStartParams(connect_keys, vals, 1);
+    return connected(c, c != NULL && PQstatus(c) != CONNECTION_BAD, err, errlen);
 }
 
 void pg_conn_init(pg_conn *pc, const char *url, int replica)
@@ -75,16 +97,19 @@ void pg_conn_close(pg_conn *pc)
     pc->url = NULL;
 }
 
+/* generic plans at once: the ops' statements look rows up by key, and
+ * planning them anew on every call (custom plans) costs more CPU than
+ * running them; a standby is read-only: no change table there (it runs no
+ * op) */
+#define SETUP_PLANS "SET plan_cache_mode = force_generic_plan"
+#define SETUP_SESSION(replica) ((replica) ? "SELECT 1" : "SELECT tx_session()")
+
 static int session_setup(pg_conn *pc)
 {
-    /* generic plans at once: the ops' statements look rows up by key, and
-     * planning them anew on every call (custom plans) costs more CPU than
-     * running them */
-    PGresult *r = PQexec(pc->c, "SET plan_cache_mode = force_generic_plan");
+    PGresult *r = PQexec(pc->c, SETUP_PLANS);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
-    /* a standby is read-only: no change table there (it runs no op) */
-    r = ok ? PQexec(pc->c, pc->replica ? "SELECT 1" : "SELECT tx_session()") : NULL;
+    r = ok ? PQexec(pc->c, SETUP_SESSION(pc->replica)) : NULL;
     ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
     for (size_t i = 0; ok && i < sizeof(statements) / sizeof(statements[0]); i++) {
@@ -94,6 +119,16 @@ static int session_setup(pg_conn *pc)
     }
     if (!ok)
         log_msg(LOG_ERROR, "postgres session setup: %s", PQerrorMessage(pc->c));
+    return ok ? 0 : -1;
+}
+
+int pg_send_setup(PGconn *c)
+{
+    int ok = PQsendQueryParams(c, SETUP_PLANS, 0, NULL, NULL, NULL, NULL, 0) &&
+             PQsendQueryParams(c, "SET lock_timeout = " PG_LOOP_LOCK_TIMEOUT, 0, NULL, NULL, NULL, NULL, 0) &&
+             PQsendQueryParams(c, SETUP_SESSION(0), 0, NULL, NULL, NULL, NULL, 0);
+    for (size_t i = 0; ok && i < sizeof(statements) / sizeof(statements[0]); i++)
+        ok = PQsendPrepare(c, statements[i].name, statements[i].sql, 0, NULL);
     return ok ? 0 : -1;
 }
 
@@ -109,6 +144,34 @@ static void drop(pg_conn *pc)
     pc->seen_connects = connects;
 }
 
+void pg_conn_lost(pg_conn *pc)
+{
+    log_msg(LOG_WARN, "postgres connection lost; reconnecting");
+    drop(pc);
+    pc->retry_at = 0; /* at once: the server may be back already */
+}
+
+int pg_conn_may_retry(const pg_conn *pc)
+{
+    return mono_ms() >= pc->retry_at || connects != pc->seen_connects;
+}
+
+void pg_conn_failed(pg_conn *pc, const char *why)
+{
+    if (pc->backoff_ms == 0 || pc->backoff_ms >= BACKOFF_MAX_MS)
+        log_msg(LOG_WARN, "%s", why);
+    drop(pc);
+}
+
+void pg_conn_succeeded(pg_conn *pc)
+{
+    if (pc->backoff_ms != 0)
+        log_msg(LOG_INFO, "postgres connection restored");
+    pc->backoff_ms = 0;
+    pc->prepared = 1;
+    connects++;
+}
+
 int pg_conn_ready(pg_conn *pc)
 {
     /* reading what is pending (never blocks: libpq's sockets are
@@ -118,41 +181,36 @@ int pg_conn_ready(pg_conn *pc)
     if (pc->c != NULL && pc->prepared && PQconsumeInput(pc->c) && PQconsumeInput(pc->c) &&
         PQstatus(pc->c) == CONNECTION_OK)
         return 0;
-    int lost = pc->c != NULL;
-    if (lost) {
-        log_msg(LOG_WARN, "postgres connection lost; reconnecting");
-        drop(pc);
-        pc->retry_at = 0; /* at once: the server may be back already */
-    }
-    if (mono_ms() < pc->retry_at && connects == pc->seen_connects)
+    if (pc->c != NULL)
+        pg_conn_lost(pc);
+    if (!pg_conn_may_retry(pc))
         return -1;
     char err[512];
     pc->c = pg_connect_plain(pc->url, err, sizeof(err));
     if (pc->c == NULL || session_setup(pc) != 0) {
-        if (pc->backoff_ms == 0 || pc->backoff_ms >= BACKOFF_MAX_MS)
-            log_msg(LOG_WARN, "%s", pc->c == NULL ? err : "postgres session setup failed");
-        drop(pc);
+        pg_conn_failed(pc, pc->c == NULL ? err : "postgres session setup failed");
         return -1;
     }
-    if (pc->backoff_ms != 0)
-        log_msg(LOG_INFO, "postgres connection restored");
-    pc->backoff_ms = 0;
-    pc->prepared = 1;
-    connects++;
+    pg_conn_succeeded(pc);
     return 0;
 }
 
 /* The err_code of a failed result (logged unless it is a broken
  * connection, which pg_conn_ready() reports). */
-static err_code failure(pg_conn *pc, PGresult *r)
+static err_code failure_of(PGconn *c, const PGresult *r)
 {
     const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    if (PQstatus(pc->c) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
+    if (PQstatus(c) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
         strncmp(state, "57P", 3) == 0 || strcmp(state, "53300") == 0)
         return E_UNAVAILABLE;
-    if (strcmp(state, "40001") != 0 && strcmp(state, "40P01") != 0)
+    if (strcmp(state, "40001") != 0 && strcmp(state, "40P01") != 0 && strcmp(state, LOCK_TIMEOUT) != 0)
         log_msg(LOG_ERROR, "postgres: %s", PQresultErrorMessage(r));
     return E_INTERNAL;
+}
+
+static err_code failure(pg_conn *pc, PGresult *r)
+{
+    return failure_of(pc->c, r);
 }
 
 /* A statement that failed this way did not commit and may run again:
@@ -161,6 +219,8 @@ static err_code failure(pg_conn *pc, PGresult *r)
 static int retryable(const PGresult *r)
 {
     const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state != NULL && strcmp(state, LOCK_TIMEOUT) == 0)
+        return PG_RETRY_BLOCKING;
     return state != NULL && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
                              strncmp(state, "57P0", 4) == 0);
 }
@@ -178,21 +238,28 @@ err_code pg_cmd(pg_conn *pc, const char *sql)
     return e;
 }
 
+err_code pg_result_json(PGconn *c, const char *stmt, const PGresult *r, json_t **out, int *retry)
+{
+    *out = NULL;
+    *retry = 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        *retry = retryable(r);
+        return failure_of(c, r);
+    }
+    if (PQgetisnull(r, 0, 0))
+        return E_OK;
+    json_error_t jerr;
+    *out = json_loads(PQgetvalue(r, 0, 0), JSON_DECODE_ANY, &jerr);
+    if (*out != NULL)
+        return E_OK;
+    log_msg(LOG_ERROR, "postgres: bad JSON from %s: %s", stmt, jerr.text);
+    return E_INTERNAL;
+}
+
 /* One row of one JSON value in r (which is cleared), as pg_call_json(). */
 static err_code json_result(pg_conn *pc, const char *stmt, PGresult *r, json_t **out)
 {
-    err_code e = E_OK;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        pc->last_retryable = retryable(r);
-        e = failure(pc, r);
-    } else if (!PQgetisnull(r, 0, 0)) {
-        json_error_t jerr;
-        *out = json_loads(PQgetvalue(r, 0, 0), JSON_DECODE_ANY, &jerr);
-        if (*out == NULL) {
-            log_msg(LOG_ERROR, "postgres: bad JSON from %s: %s", stmt, jerr.text);
-            e = E_INTERNAL;
-        }
-    }
+    err_code e = pg_result_json(pc->c, stmt, r, out, &pc->last_retryable);
     PQclear(r);
     return e;
 }

@@ -32,7 +32,6 @@
 #include "ops/metrics.h"
 #include "pubsub/pubsub.h"
 
-#define RETRIES 3
 #define SWEEP_LIMIT "1000"
 #define IDEM_TTL_MS (24 * 3600 * 1000LL)
 
@@ -77,6 +76,19 @@ static const struct {
     [OP_PING] = {"ping", USER_NO},
 };
 
+int pg_job_on_loop(const store_job *j, int has_replica)
+{
+    if ((ops[j->op].flags & TX) || j->op == OP_EVENT_PUBLISH || j->op == OP_SEATMAP_LOAD ||
+        j->op == OP_CATALOG_LOAD)
+        return 0;
+    return !(has_replica && j->op == OP_VENUE_GET && !j->has_token);
+}
+
+int pg_job_changes_seats(const store_job *j)
+{
+    return (ops[j->op].flags & SEATS) != 0;
+}
+
 /* {code: status} of the errors an idempotent job stores (402 and 409, as
  * the SQLite backend), built once from core/errors.h. */
 static char *storable_text;
@@ -105,7 +117,7 @@ static err_code code_named(const char *name)
 /* --- publishing ------------------------------------------------------------ */
 
 /* Publish committed changes, each after the version before it. */
-static void publish(pg_store *s, json_t *changes)
+void pg_publish_changes(pg_store *s, json_t *changes)
 {
     size_t i, k;
     json_t *ch, *v;
@@ -134,7 +146,7 @@ static err_code commit_publish(pg_store *s, pg_conn *pc, json_t *r, int tx)
 {
     err_code e = tx ? pg_cmd(pc, "COMMIT") : E_OK;
     if (e == E_OK)
-        publish(s, json_object_get(r, "changes"));
+        pg_publish_changes(s, json_object_get(r, "changes"));
     return e;
 }
 
@@ -168,24 +180,43 @@ static err_code refund(json_t *ask)
 
 /* --- the job ------------------------------------------------------------------ */
 
+void pg_op_params_init(pg_op_params *p, const store_job *j, const json_t *args, int64_t now)
+{
+    pthread_once(&storable_once, build_storable);
+    p->args_text = json_dumps(args, JSON_COMPACT);
+    snprintf(p->now_text, sizeof(p->now_text), "%lld", (long long)now);
+    p->user[0] = (char)('0' + ops[j->op].user);
+    p->user[1] = '\0';
+    const char *values[PG_OP_NPARAMS] = {ops[j->op].name,
+                                         p->args_text,
+                                         j->has_token ? j->token_hash : NULL,
+                                         p->user,
+                                         j->idem_key[0] != '\0' ? j->idem_key : NULL,
+                                         j->request_hash,
+                                         p->now_text,
+                                         storable_text};
+    memcpy(p->values, values, sizeof(values));
+}
+
+void pg_op_params_free(pg_op_params *p)
+{
+    free(p->args_text);
+}
+
 /* tixin_op() for j with args; begin: open the transaction in the same
  * round trip. */
 static err_code call_op(pg_conn *pc, store_job *j, json_t *args, int64_t now, int begin, json_t **r)
 {
-    pthread_once(&storable_once, build_storable);
-    char *args_text = json_dumps(args, JSON_COMPACT);
-    char now_text[24], user[2] = {(char)('0' + ops[j->op].user), '\0'};
-    snprintf(now_text, sizeof(now_text), "%lld", (long long)now);
-    const char *values[8] = {ops[j->op].name,
-                             args_text,
-                             j->has_token ? j->token_hash : NULL,
-                             user,
-                             j->idem_key[0] != '\0' ? j->idem_key : NULL,
-                             j->request_hash,
-                             now_text,
-                             storable_text};
-    err_code e = begin ? pg_begin_call_json(pc, "op", 8, values, r) : pg_call_json(pc, "op", 8, values, r);
-    free(args_text);
+    pg_op_params p;
+    pg_op_params_init(&p, j, args, now);
+    err_code e = begin ? pg_begin_call_json(pc, "op", PG_OP_NPARAMS, p.values, r)
+                       : pg_call_json(pc, "op", PG_OP_NPARAMS, p.values, r);
+    pg_op_params_free(&p);
+    return pg_op_result_check(e, r);
+}
+
+err_code pg_op_result_check(err_code e, json_t **r)
+{
     if (e == E_OK && !json_is_object(*r)) {
         json_decref(*r);
         *r = NULL;
@@ -217,7 +248,7 @@ static err_code run_op(pg_conn *pc, store_job *j, int64_t now, int tx, json_t **
 }
 
 /* j's answer from tixin_op()'s result r. */
-static void fill_job(store_job *j, json_t *r)
+void pg_fill_job(store_job *j, json_t *r)
 {
     snprintf(j->user_id, sizeof(j->user_id), "%s", json_string_value(json_object_get(r, "user_id")) ?: "");
     const char *err = json_string_value(json_object_get(r, "err"));
@@ -301,7 +332,7 @@ void pg_run_job(pg_store *s, pg_conn *pc, pg_conn *rc, store_job *j)
     int seats = (ops[j->op].flags & SEATS) != 0;
     if (seats)
         pg_publish_begin(s);
-    for (int i = 0; i < RETRIES; i++) {
+    for (int i = 0; i < PG_RETRIES; i++) {
         pc->last_retryable = 0;
         e = attempt(s, pc, j, &r);
         if (e == E_OK || !pg_conn_retryable(pc))
@@ -313,7 +344,7 @@ void pg_run_job(pg_store *s, pg_conn *pc, pg_conn *rc, store_job *j)
         j->err = e;
         return;
     }
-    fill_job(j, r);
+    pg_fill_job(j, r);
     if (j->err == E_OK && !j->replayed)
         after_commit(pc, r);
     json_decref(r);
@@ -386,6 +417,11 @@ static json_t *batch_item(const store_job *j)
                      json_object_get(j->args, "hold_id"));
 }
 
+err_code pg_batch_result_check(err_code e, const json_t *r)
+{
+    return e == E_OK && !json_is_array(json_object_get(r, "answers")) ? E_INTERNAL : e;
+}
+
 /* One attempt: E_OK with *r {answers, changes} (committed and published),
  * or a failure (nothing committed: one statement in autocommit). */
 static err_code batch_attempt(pg_store *s, pg_conn *pc, const char *jobs_text, json_t **r)
@@ -397,10 +433,9 @@ static err_code batch_attempt(pg_store *s, pg_conn *pc, const char *jobs_text, j
     snprintf(now_text, sizeof(now_text), "%lld", (long long)now_ms());
     const char *values[2] = {jobs_text, now_text};
     err_code e = pg_call_json(pc, "batch", 2, values, r);
-    if (e == E_OK && !json_is_array(json_object_get(*r, "answers")))
-        e = E_INTERNAL;
+    e = pg_batch_result_check(e, *r);
     if (e == E_OK)
-        publish(s, json_object_get(*r, "changes"));
+        pg_publish_changes(s, json_object_get(*r, "changes"));
     if (e != E_OK) {
         json_decref(*r);
         *r = NULL;
@@ -408,24 +443,18 @@ static err_code batch_attempt(pg_store *s, pg_conn *pc, const char *jobs_text, j
     return e;
 }
 
-int pg_run_batch(pg_store *s, pg_conn *pc, store_job **jobs, int n)
+char *pg_batch_text(store_job **jobs, int n)
 {
     json_t *items = json_array();
     for (int i = 0; i < n; i++)
         json_array_append_new(items, batch_item(jobs[i]));
     char *text = json_dumps(items, JSON_COMPACT);
     json_decref(items);
-    json_t *r = NULL;
-    err_code e = E_INTERNAL;
-    pg_publish_begin(s);
-    for (int k = 0; k < RETRIES; k++) {
-        pc->last_retryable = 0;
-        e = batch_attempt(s, pc, text, &r);
-        if (e == E_OK || !pg_conn_retryable(pc))
-            break;
-    }
-    pg_publish_end(s);
-    free(text);
+    return text;
+}
+
+int pg_batch_answers(store_job **jobs, int n, err_code e, json_t *r)
+{
     json_t *answers = json_object_get(r, "answers");
     store_job *again[n];
     int nagain = 0, ndone = 0;
@@ -439,13 +468,31 @@ int pg_run_batch(pg_store *s, pg_conn *pc, store_job **jobs, int n)
         if (e != E_OK || !json_is_object(a) || json_object_get(a, "retry") != NULL)
             j->err = e != E_OK ? e : E_INTERNAL; /* a job alone never retries */
         else
-            fill_job(j, a);
+            pg_fill_job(j, a);
         if (j->op == OP_HOLD_CREATE && j->err == E_OK && j->out != NULL)
             hold_event_remember(json_string_value(json_object_get(j->out, "id")),
                                 json_string_value(json_object_get(j->out, "event_id")));
         jobs[ndone++] = j;
     }
     memcpy(jobs + ndone, again, (size_t)nagain * sizeof(*again));
+    return nagain;
+}
+
+int pg_run_batch(pg_store *s, pg_conn *pc, store_job **jobs, int n)
+{
+    char *text = pg_batch_text(jobs, n);
+    json_t *r = NULL;
+    err_code e = E_INTERNAL;
+    pg_publish_begin(s);
+    for (int k = 0; k < PG_RETRIES; k++) {
+        pc->last_retryable = 0;
+        e = batch_attempt(s, pc, text, &r);
+        if (e == E_OK || !pg_conn_retryable(pc))
+            break;
+    }
+    pg_publish_end(s);
+    free(text);
+    int nagain = pg_batch_answers(jobs, n, e, r);
     json_decref(r);
     return nagain;
 }

@@ -1,31 +1,46 @@
 /*
- * pg.c - the PostgreSQL backend (cluster mode): the store object, its
- * threads and their connections.
+ * pg.c - the PostgreSQL backend (cluster mode): the store object, where
+ * each job runs, and the threads that are not loops.
  *
  * Design. Every op is PL/pgSQL (0003_ops.sql), so a job is one tixin_op()
  * call in one transaction: correctness comes from PostgreSQL (constraints,
  * conditional updates, row locks taken in one order), never from this
  * process's memory, and any number of instances can share the database.
- * Jobs are queued to a pool of backend threads, each owning one blocking
- * libpq connection (TIXIN_PG_CONNECTIONS, default 8): the pool size bounds
- * the transactions in flight, and a job never waits on a loop. The hot
- * writes (seat holds and releases) are batched: a worker takes the queued
- * ones of the same event (up to BATCH_MAX) and runs them as one statement
- * in one transaction (job.c pg_run_batch(), 0004_fast_holds.sql), so an
- * event's version is bumped, and its row lock held until COMMIT, once per
- * batch rather than once per write; with fewer connections than queued
- * writes the batches grow, which is why the default is small (measured:
- * 6-8 beat 16 and 3 on 2 cores). One more thread and
- * connection sweep expired holds every 250 ms (FOR UPDATE SKIP LOCKED, so
- * with many instances sweeping each hold still expires exactly once and
- * its change is published once, by the instance that expired it) and
- * purge old idempotency keys every minute.
+ *
+ * Two paths. A job submitted on an HTTP worker loop whose op is one
+ * statement (pg_job_on_loop(): nearly all of them, the seat holds and
+ * releases first) runs on that loop's own connections (loop.c,
+ * TIXIN_PG_CONNECTIONS per loop, default 1): non-blocking libpq in the
+ * h2o loop, prepared statements, pipelined, no thread hop to send or to
+ * read the answer; only an answer that changed seats goes through the
+ * connection's publisher thread, because publishing may block. Everything
+ * else takes the blocking path: a small pool of backend threads with one
+ * blocking connection each (BLOCKING_THREADS) runs the jobs of threads
+ * that are not loops (CLI subcommands, the password-hash pool's chained
+ * jobs, the Redis thread's reloads, start-up) and the ops that are more
+ * than one statement or do blocking work inside or after their
+ * transaction (orders and refunds call the payment provider between
+ * statements, publishing an event and the cache loads feed the caches with
+ * more queries, replica reads). That keeps the loops free of every
+ * blocking call and the blocking code as it was, where it is rare; the
+ * alternative, posting non-loop jobs to a loop and making multi-statement
+ * transactions a state machine on a shared pipeline, would add more than
+ * it saves.
+ *
+ * Both paths batch the hot writes: the queued seat holds and releases of
+ * one event (up to PG_BATCH_MAX) run as one statement in one transaction
+ * (job.c pg_run_batch(), 0004_fast_holds.sql), so an event's version is
+ * bumped, and its row lock held until COMMIT, once per batch rather than
+ * once per write; jobs that queue while a loop's pipeline is full make its
+ * next batches larger. One more thread and connection sweep expired holds
+ * every 250 ms (FOR UPDATE SKIP LOCKED, so with many instances sweeping
+ * each hold still expires exactly once and its change is published once,
+ * by the instance that expired it) and purge old idempotency keys every
+ * minute. Changes are published in version order per event
+ * (pg_publish_wait(), below), whichever path committed them.
  * A lost connection fails the jobs that used it with E_UNAVAILABLE (so
  * /readyz answers 503) and is reopened with backoff (conn.c); nothing
  * needs a restart when PostgreSQL is back.
- * Not done yet: the connections are not in the h2o loops (non-blocking
- * libpq with pipelining) - a loop hands its job to the pool instead, which
- * costs a thread hop each way (the SQLite backend pays the same).
  */
 #include "store/backend.h"
 #include "store/pg/pg.h"
@@ -37,10 +52,12 @@
 #include "booking/seatmap.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "http/server.h"
 
-#define DEFAULT_CONNECTIONS 8
-#define MAX_CONNECTIONS 64
-#define BATCH_MAX 32   /* jobs in one tixin_batch() */
+#define BLOCKING_THREADS 4
+#define DEFAULT_LOOP_CONNECTIONS 1
+#define MAX_LOOP_CONNECTIONS 8
+#define MAX_LOOPS 64
 #define BATCH_SCAN 128 /* queued jobs looked at for a batch */
 #define SWEEP_EVERY_MS 250
 #define PURGE_EVERY_MS (60 * 1000)
@@ -59,6 +76,7 @@ struct pg_store {
     pthread_t *threads;
     pg_conn *conns;
     pg_conn *replicas; /* one per worker, or NULL: no replica */
+    pg_loop *loops[MAX_LOOPS]; /* by worker index, created by the loops */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* queued jobs, linked through their task's message link (unused until
@@ -129,11 +147,11 @@ void pg_publish_wait(pg_store *s, const char *event_id, int64_t version)
 
 /* --- the queue and the workers ------------------------------------------------ */
 
-static store_job *take(pg_store *s)
+store_job *pg_queue_take(h2o_linklist_t *queue)
 {
-    if (h2o_linklist_is_empty(&s->queue))
+    if (h2o_linklist_is_empty(queue))
         return NULL;
-    store_job *j = H2O_STRUCT_FROM_MEMBER(store_job, task.msg.link, s->queue.next);
+    store_job *j = H2O_STRUCT_FROM_MEMBER(store_job, task.msg.link, queue->next);
     h2o_linklist_unlink(&j->task.msg.link);
     return j;
 }
@@ -141,12 +159,12 @@ static store_job *take(pg_store *s)
 /* After a batchable job of event_id (not ""): up to max more batchable
  * jobs of that event out of the queue's first BATCH_SCAN (the others keep
  * their places). */
-static int take_batchable(pg_store *s, const char *event_id, store_job **out, int max)
+int pg_queue_take_batchable(h2o_linklist_t *queue, const char *event_id, store_job **out, int max)
 {
     int n = 0, scanned = 0;
     char ev[64];
-    h2o_linklist_t *link = s->queue.next;
-    while (event_id[0] != '\0' && link != &s->queue && n < max && scanned++ < BATCH_SCAN) {
+    h2o_linklist_t *link = queue->next;
+    while (event_id[0] != '\0' && link != queue && n < max && scanned++ < BATCH_SCAN) {
         h2o_linklist_t *next = link->next;
         store_job *j = H2O_STRUCT_FROM_MEMBER(store_job, task.msg.link, link);
         if (pg_job_batch_event(j, ev, sizeof(ev)) && strcmp(ev, event_id) == 0) {
@@ -174,11 +192,12 @@ static void *worker_run(void *arg)
         pthread_mutex_lock(&s->mu);
         while (h2o_linklist_is_empty(&s->queue) && !s->stopping)
             pthread_cond_wait(&s->cv, &s->mu);
-        store_job *batch[BATCH_MAX];
+        store_job *batch[PG_BATCH_MAX];
         char ev[64];
-        store_job *j = take(s);
-        int n = j != NULL && pg_job_batch_event(j, ev, sizeof(ev)) ? 1 + take_batchable(s, ev, batch + 1, BATCH_MAX - 1)
-                                                                   : 0;
+        store_job *j = pg_queue_take(&s->queue);
+        int n = j != NULL && pg_job_batch_event(j, ev, sizeof(ev))
+                    ? 1 + pg_queue_take_batchable(&s->queue, ev, batch + 1, PG_BATCH_MAX - 1)
+                    : 0;
         pthread_mutex_unlock(&s->mu);
         if (j == NULL)
             return NULL; /* stopping and drained */
@@ -224,13 +243,56 @@ static void *sweeper_main(void *arg)
     return NULL;
 }
 
-static void pg_submit(store_t *base, store_job *j)
+/* --- the loops ----------------------------------------------------------------- */
+
+/* The store whose connections the loops open (the one being served), and
+ * the calling loop's connections (NULL off the loops). */
+static pg_store *served;
+static __thread pg_loop *this_loop;
+
+static int loop_connections(void)
 {
-    pg_store *s = (pg_store *)base;
+    const char *v = getenv("TIXIN_PG_CONNECTIONS");
+    int n = v != NULL ? atoi(v) : DEFAULT_LOOP_CONNECTIONS;
+    return n < 1 ? 1 : n > MAX_LOOP_CONNECTIONS ? MAX_LOOP_CONNECTIONS : n;
+}
+
+static void on_worker_start(h2o_context_t *ctx, int index)
+{
+    pg_store *s = served;
+    if (s == NULL || index < 0 || index >= MAX_LOOPS)
+        return;
+    this_loop = s->loops[index] = pg_loop_new(s, ctx, loop_connections(), s->url);
+}
+
+static void on_worker_stop(h2o_context_t *ctx, int index)
+{
+    if (this_loop != NULL)
+        pg_loop_stop(this_loop);
+}
+
+/* Jobs of a loop's own thread, coming back to it, of one-statement ops. */
+static int on_loop(pg_store *s, store_job *j)
+{
+    return this_loop != NULL && served == s && pg_loop_accepting(this_loop) && j->task.origin != NULL &&
+           j->task.origin == task_current_receiver() && pg_job_on_loop(j, s->replicas != NULL);
+}
+
+void pg_submit_blocking(pg_store *s, store_job *j)
+{
     pthread_mutex_lock(&s->mu);
     h2o_linklist_insert(&s->queue, &j->task.msg.link); /* at the tail */
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
+}
+
+static void pg_submit(store_t *base, store_job *j)
+{
+    pg_store *s = (pg_store *)base;
+    if (on_loop(s, j))
+        pg_loop_submit(this_loop, j);
+    else
+        pg_submit_blocking(s, j);
 }
 
 /* Workers start with the store (the CLI needs them too); the sweeper
@@ -274,8 +336,12 @@ static void pgs_close(store_t *base)
         pthread_join(s->threads[i], NULL);
     if (s->sweeper_started)
         pthread_join(s->sweeper, NULL);
+    for (int i = 0; i < MAX_LOOPS; i++)
+        pg_loop_free(s->loops[i]);
+    if (served == s)
+        served = NULL;
     store_job *j;
-    while ((j = take(s)) != NULL) { /* only when no worker could start */
+    while ((j = pg_queue_take(&s->queue)) != NULL) { /* only when no worker could start */
         j->err = E_UNAVAILABLE;
         task_complete(&j->task);
     }
@@ -299,13 +365,6 @@ static void pgs_close(store_t *base)
 
 static const store_backend pg_backend = {"postgres", pgs_start, pgs_close, pg_submit};
 
-static int connections_wanted(void)
-{
-    const char *v = getenv("TIXIN_PG_CONNECTIONS");
-    int n = v != NULL ? atoi(v) : DEFAULT_CONNECTIONS;
-    return n < 1 ? 1 : n > MAX_CONNECTIONS ? MAX_CONNECTIONS : n;
-}
-
 static void init_sync(pg_store *s)
 {
     pthread_condattr_t ca;
@@ -316,6 +375,18 @@ static void init_sync(pg_store *s)
         pthread_cond_init(&s->pub_cv, &ca) != 0)
         abort();
     pthread_condattr_destroy(&ca);
+}
+
+/* The loops that start from now on open connections of their own to s. */
+static void serve_from_loops(pg_store *s)
+{
+    static int hooked;
+    served = s;
+    if (!hooked) {
+        hooked = 1;
+        server_on_worker_start(on_worker_start);
+        server_on_worker_stop(on_worker_stop);
+    }
 }
 
 store_t *pg_store_open(const char *url, const char *replica_url, char *err, size_t errlen)
@@ -332,7 +403,7 @@ store_t *pg_store_open(const char *url, const char *replica_url, char *err, size
         abort();
     s->base.backend = &pg_backend;
     s->url = strdup(url);
-    s->nworkers = connections_wanted();
+    s->nworkers = BLOCKING_THREADS;
     s->threads = calloc((size_t)s->nworkers, sizeof(*s->threads));
     s->conns = calloc((size_t)s->nworkers, sizeof(*s->conns));
     if (s->url == NULL || s->threads == NULL || s->conns == NULL)
@@ -351,6 +422,7 @@ store_t *pg_store_open(const char *url, const char *replica_url, char *err, size
     }
     if (start_workers(s) != 0)
         log_msg(LOG_WARN, "postgres: only %d backend threads started", s->nworkers);
+    serve_from_loops(s);
     return &s->base;
 }
 

@@ -4,8 +4,9 @@
  * The ops themselves are PL/pgSQL (store/pg/migrations/0003_ops.sql): a
  * job is one call of tixin_op() inside BEGIN ... COMMIT, so the C side is
  * only the engine around it: connections (conn.c), running a job and
- * publishing its changes (job.c), feeding the in-memory caches (caches.c),
- * migrations (migrate.c), and the store object with its threads (pg.c).
+ * publishing its changes (job.c), the loops' own pipelined connections
+ * (loop.c), feeding the in-memory caches (caches.c), migrations
+ * (migrate.c), and the store object with its threads (pg.c).
  */
 #ifndef TIXIN_STORE_PG_PG_H
 #define TIXIN_STORE_PG_PG_H
@@ -16,6 +17,12 @@
 #include <jansson.h>
 #include "core/errors.h"
 #include "store/store.h"
+
+#define PG_CONNECT_TIMEOUT_MS 3000
+#define PG_CONNECT_TIMEOUT_TEXT "3"
+#define PG_RETRIES 3     /* attempts of a job that hit a serialization failure or deadlock */
+#define PG_BATCH_MAX 32  /* jobs in one tixin_batch() */
+#define PG_OP_NPARAMS 8  /* parameters of the "op" statement */
 
 /* --- a connection that comes back by itself (conn.c) ---------------------- */
 
@@ -50,6 +57,28 @@ err_code pg_begin_call_json(pg_conn *pc, const char *stmt, int n, const char *co
 int pg_conn_retryable(const pg_conn *pc);
 /* Blocking one-off connection for migrations; NULL and err on failure. */
 PGconn *pg_connect_plain(const char *url, char *err, size_t errlen);
+/* A non-blocking connect under way (PQconnectPoll()), or NULL and err. */
+PGconn *pg_connect_start(const char *url, char *err, size_t errlen);
+/* "cannot connect to PostgreSQL: " and c's error, on one line. */
+void pg_connect_error(PGconn *c, char *err, size_t errlen);
+/* Queue the session setup (pg_conn_ready()'s, for a primary, and a
+ * lock_timeout of PG_LOOP_LOCK_TIMEOUT) on c in pipeline mode, without its
+ * sync: 0, or -1 when c broke. A statement that waited that long for a row
+ * lock fails with PG_RETRY_BLOCKING (see loop.c). */
+#define PG_LOOP_LOCK_TIMEOUT "'100ms'"
+#define PG_RETRY_BLOCKING 2
+int pg_send_setup(PGconn *c);
+/* The backoff bookkeeping of a connection not driven by pg_conn_ready()
+ * (loop.c; pc->c is its PGconn): it broke (retry at once); a reconnect may
+ * be tried now; an attempt failed (why is logged, backoff doubles); it is
+ * connected and set up. */
+void pg_conn_lost(pg_conn *pc);
+int pg_conn_may_retry(const pg_conn *pc);
+void pg_conn_failed(pg_conn *pc, const char *why);
+void pg_conn_succeeded(pg_conn *pc);
+/* One row of one JSON value in r (not cleared), as pg_call_json(); *retry
+ * as pg_conn_retryable(), or PG_RETRY_BLOCKING. */
+err_code pg_result_json(PGconn *c, const char *stmt, const PGresult *r, json_t **out, int *retry);
 
 /* --- jobs (job.c) ------------------------------------------------------------ */
 
@@ -76,6 +105,57 @@ int pg_run_batch(pg_store *s, pg_conn *pc, store_job **jobs, int n);
 void pg_run_sweep(pg_store *s, pg_conn *pc);
 /* Delete idempotency keys older than a day. */
 void pg_purge(pg_conn *pc);
+/* Pieces of the above for loop.c, which sends the same statements through
+ * a pipeline: the parameters of "op" for j with args; the check of its
+ * result (*r freed and E_INTERNAL unless an object); the answer put in j;
+ * committed changes published in order; whether j may run on a loop (one
+ * statement, no C work in its transaction, no after-commit loads, no
+ * replica read) and whether it changes seats; a batch's parameter, the
+ * check of its result and the answers put in its jobs (the return and the
+ * order of jobs as pg_run_batch()). */
+typedef struct {
+    const char *values[PG_OP_NPARAMS];
+    char *args_text;
+    char now_text[24];
+    char user[2];
+} pg_op_params;
+void pg_op_params_init(pg_op_params *p, const store_job *j, const json_t *args, int64_t now);
+void pg_op_params_free(pg_op_params *p);
+err_code pg_op_result_check(err_code e, json_t **r);
+void pg_fill_job(store_job *j, json_t *r);
+void pg_publish_changes(pg_store *s, json_t *changes);
+int pg_job_on_loop(const store_job *j, int has_replica);
+int pg_job_changes_seats(const store_job *j);
+char *pg_batch_text(store_job **jobs, int n);
+err_code pg_batch_result_check(err_code e, const json_t *r);
+int pg_batch_answers(store_job **jobs, int n, err_code e, json_t *r);
+
+/* The job queues (pg.c): jobs linked through task.msg.link; the first, and
+ * up to max more batchable ones of event_id (not "") among the first
+ * ones, the others keeping their places. */
+store_job *pg_queue_take(h2o_linklist_t *queue);
+int pg_queue_take_batchable(h2o_linklist_t *queue, const char *event_id, store_job **out, int max);
+/* Queue j to the backend threads (the blocking path), from any thread. */
+void pg_submit_blocking(pg_store *s, store_job *j);
+
+/* --- a loop's own connections (loop.c) ---------------------------------------- */
+
+typedef struct pg_loop pg_loop;
+/* On the loop's thread (ctx's), before it serves: nconns connections to
+ * url, connecting at once. */
+pg_loop *pg_loop_new(pg_store *s, h2o_context_t *ctx, int nconns, const char *url);
+/* On the loop's thread: 0 once it stops (pg_loop_stop()); jobs then take
+ * the blocking path. */
+int pg_loop_accepting(const pg_loop *l);
+/* On the loop's thread: run j (pg_job_on_loop()) on this loop's
+ * connections; its task completes on this loop. */
+void pg_loop_submit(pg_loop *l, store_job *j);
+/* On the loop's thread: take no more jobs, close the connections once the
+ * jobs already taken are answered. */
+void pg_loop_stop(pg_loop *l);
+/* After the loop's thread ended: wait for its publishers, free. */
+void pg_loop_free(pg_loop *l);
+
 /* Publish order per event (pg.c): a job that may change seats calls
  * pg_publish_begin() before it runs and pg_publish_end() once it has
  * published (or failed); before publishing version V of an event,
