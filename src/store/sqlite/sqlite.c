@@ -135,6 +135,14 @@ static int64_t clock_us(clockid_t id)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Waits on cv (mu held) until signalled or the monotonic deadline (us):
+ * both condition variables use CLOCK_MONOTONIC (init_sync()). */
+static void wait_until_us(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_us)
+{
+    struct timespec ts = {deadline_us / 1000000, (deadline_us % 1000000) * 1000};
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
 /* --- the op table ------------------------------------------------------ */
 
 /* CHECKS_FIRST: the op makes every check, and so meets every failure it
@@ -557,11 +565,6 @@ static void count_batch(size_t n, const batch_figures *f)
 #define GATHER_US 2000
 #define GATHER_MIN 32
 
-static void wait_until_us(sq_store *s, int64_t deadline_us)
-{
-    struct timespec ts = {deadline_us / 1000000, (deadline_us % 1000000) * 1000};
-    pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-}
 
 static void gather(sq_store *s)
 {
@@ -569,7 +572,7 @@ static void gather(sq_store *s)
         return;
     int64_t deadline = s->qt[s->qhead] + GATHER_US;
     while (s->qlen < GATHER_MIN && !s->stopping && clock_us(CLOCK_MONOTONIC) < deadline)
-        wait_until_us(s, deadline);
+        wait_until_us(&s->cv, &s->mu, deadline);
 }
 
 /* The arrival rate gather() goes by: jobs per millisecond over the last
@@ -589,15 +592,7 @@ static void wait_for_work(sq_store *s)
         int64_t left = s->next_sweep - mono_ms();
         if (left <= 0)
             return;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        wait_until_us(&s->cv, &s->mu, clock_us(CLOCK_MONOTONIC) + left * 1000);
     }
 }
 
@@ -692,18 +687,6 @@ static int checkpoint(sq_store *s, int mode)
     return log < 0 ? 0 : log;
 }
 
-static void ckpt_wait(sq_store *s, int64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    pthread_cond_timedwait(&s->ckpt_cv, &s->ckpt_mu, &ts);
-}
 
 static void *ckpt_main(void *arg)
 {
@@ -725,8 +708,9 @@ static void *ckpt_main(void *arg)
          * every write, mostly its fsync, measured every ~5 s in the paced
          * mix; without it p99 went from 11-19 ms to 7-14 ms) */
         int64_t gap = s->hook_frames >= CKPT_RESET_FRAMES / 8 * 7 ? 0 : last + CKPT_GAP_MS - mono_ms();
+        int64_t wait_ms = gap > 0 ? gap : CKPT_EVERY_MS;
         if (gap > 0 || !s->ckpt_wanted)
-            ckpt_wait(s, gap > 0 ? gap : CKPT_EVERY_MS);
+            wait_until_us(&s->ckpt_cv, &s->ckpt_mu, clock_us(CLOCK_MONOTONIC) + wait_ms * 1000);
         if (s->ckpt_stopping)
             break;
         if (gap > 0 && mono_ms() < last + CKPT_GAP_MS)
