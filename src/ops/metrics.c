@@ -107,8 +107,8 @@ static int nnamed; /* counted at start-up */
 static const struct {
     const char *name, *help;
 } described[] = {
-    {"tixin_store_jobs_total", "Jobs run by the store's writer."},
-    {"tixin_store_batches_total", "Transactions (batches of jobs) committed by the store's writer."},
+    {"tixin_store_jobs_total", "Jobs run by the store's writer (SQLite), or in batched hold/release statements (PostgreSQL)."},
+    {"tixin_store_batches_total", "Transactions (batches of jobs) run by the store's writer (SQLite), or batched hold/release statements (PostgreSQL)."},
     {"tixin_store_queue_wait_microseconds_total", "Time jobs waited in the store's queue, summed."},
     {"tixin_store_writer_cpu_microseconds_total", "CPU time of the store's writer thread."},
     {"tixin_store_batch_wall_microseconds_total", "Wall time of the store's batches, summed."},

@@ -478,9 +478,16 @@ int pg_batch_answers(store_job **jobs, int n, err_code e, json_t *r)
     return nagain;
 }
 
+void pg_count_batch(int n)
+{
+    metrics_count("tixin_store_batches_total", 1);
+    metrics_count("tixin_store_jobs_total", n);
+}
+
 int pg_run_batch(pg_store *s, pg_conn *pc, store_job **jobs, int n)
 {
     char *text = pg_batch_text(jobs, n);
+    pg_count_batch(n);
     json_t *r = NULL;
     err_code e = E_INTERNAL;
     pg_publish_begin(s);

@@ -386,6 +386,7 @@ static int send_item(lconn *c, item *it)
         snprintf(now_text, sizeof(now_text), "%lld", (long long)now_ms());
         char *text = pg_batch_text(it->jobs, it->n);
         const char *values[2] = {text, now_text};
+        pg_count_batch(it->n);
         ok = PQsendQueryPrepared(pgc, "batch", 2, values, NULL, NULL, 0);
         free(text);
     }

@@ -129,6 +129,8 @@ int pg_job_changes_seats(const store_job *j);
 char *pg_batch_text(store_job **jobs, int n);
 err_code pg_batch_result_check(err_code e, const json_t *r);
 int pg_batch_answers(store_job **jobs, int n, err_code e, json_t *r);
+/* Count a batch statement of n jobs (tixin_store_batches_total, _jobs_total). */
+void pg_count_batch(int n);
 
 /* The job queues (pg.c): jobs linked through task.msg.link; the first, and
  * up to max more batchable ones of event_id (not "") among the first
