@@ -23,7 +23,8 @@ typedef enum {
     OPT_TRACE_SAMPLE,
     OPT_WEB_ROOT,
     OPT_REDIS,
-    OPT_DATABASE_REPLICA
+    OPT_DATABASE_REPLICA,
+    OPT_IDLE_TIMEOUT
 } opt_id;
 
 static const struct {
@@ -41,6 +42,8 @@ static const struct {
     {OPT_TRACE_SAMPLE, "--trace-sample", "TIXIN_TRACE_SAMPLE", "RATIO", "share of new traces sampled, 0..1 (0.1)"},
     {OPT_WEB_ROOT, "--web-root", "TIXIN_WEB_ROOT", "DIR", "web UI files (web/ of the binary's source tree)"},
     {OPT_REDIS, "--redis", "TIXIN_REDIS_URL", "URL", "cluster mode: redis://HOST:PORT[/DB] (unset: off)"},
+    {OPT_IDLE_TIMEOUT, "--idle-timeout", "TIXIN_IDLE_TIMEOUT", "SECONDS",
+     "keep-alive idle time and request-header limit (10; behind HAProxy: longer than its idle pool keeps connections)"},
     {OPT_DATABASE_REPLICA, "--database-replica", "TIXIN_DATABASE_REPLICA_URL", "URL",
      "PostgreSQL read replica for lag-tolerant public reads (unset: none)"},
 };
@@ -116,6 +119,9 @@ static int apply(config_t *cfg, opt_id id, const char *value, const char *source
     case OPT_REDIS:
         ok = copy_str(cfg->redis_url, sizeof(cfg->redis_url), value) == 0 && strncmp(value, "redis://", 8) == 0;
         break;
+    case OPT_IDLE_TIMEOUT:
+        ok = parse_positive(value, 86400, &cfg->idle_timeout_s) == 0;
+        break;
     case OPT_DATABASE_REPLICA:
         ok = copy_str(cfg->database_replica_url, sizeof(cfg->database_replica_url), value) == 0 &&
              (strncmp(value, "postgres://", 11) == 0 || strncmp(value, "postgresql://", 13) == 0);
@@ -137,6 +143,7 @@ static void defaults(config_t *cfg)
     cfg->access_log_every = 1;
     cfg->metrics = 1;
     cfg->trace_sample = 0.1;
+    cfg->idle_timeout_s = 10;
 }
 
 static void print_usage(const char *usage)

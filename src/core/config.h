@@ -16,6 +16,7 @@
  *   --web-root DIR       TIXIN_WEB_ROOT      web/ found next to the binary (see http/static.c)
  *   --redis URL          TIXIN_REDIS_URL     (unset: no Redis; cluster mode)
  *   --database-replica URL TIXIN_DATABASE_REPLICA_URL (unset: none; PostgreSQL only)
+ *   --idle-timeout S     TIXIN_IDLE_TIMEOUT  10 (seconds; longer behind a proxy, see http/server.c)
  */
 #ifndef TIXIN_CORE_CONFIG_H
 #define TIXIN_CORE_CONFIG_H
@@ -32,6 +33,7 @@ typedef struct {
     char web_root[1024];    /* web UI files; "" = look for web/ (http/static.c) */
     char redis_url[512];    /* redis://HOST:PORT[/DB], "" = no Redis (embedded pub/sub) */
     char database_replica_url[1024]; /* postgres:// read replica, "" = none */
+    int idle_timeout_s;     /* keep-alive idle time and request-header time limit */
 } config_t;
 
 /* Fill cfg from defaults, environment, then argv (flags after the

@@ -291,13 +291,20 @@ static void add_request_end_hook(h2o_pathconf_t *pathconf)
     logger->log_access = on_log_access;
 }
 
-static void setup_globalconf(void)
+/* idle_timeout_s: h2o 2.2 has one timer for a request's headers and for
+ * an idle keep-alive connection. Facing clients, 10 s bounds slow senders.
+ * Behind HAProxy it must outlast HAProxy's pool of idle connections to this
+ * instance (http-reuse always, pool-purge-delay): when tixin closes one of
+ * them as HAProxy sends a request on it, the request is lost and the client
+ * gets an error; HAProxy buffers whole request headers anyway (timeout
+ * http-request), so there the limit buys nothing. */
+static void setup_globalconf(int idle_timeout_s)
 {
     h2o_config_init(&globalconf);
     globalconf.server_name = h2o_iovec_init(H2O_STRLIT("tixin"));
     globalconf.max_request_entity_size = HTTP_MAX_BODY;
     globalconf.http1.upgrade_to_http2 = 0; /* HTTP/1.1 only: no h2c */
-    globalconf.http1.req_timeout = 10000;  /* also the keep-alive idle time */
+    globalconf.http1.req_timeout = (uint64_t)idle_timeout_s * 1000;
     h2o_hostconf_t *host = h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *root = h2o_config_register_path(host, "/", 0);
     h2o_handler_t *handler = h2o_create_handler(root, sizeof(*handler));
@@ -381,7 +388,7 @@ int server_run(const config_t *cfg)
 {
     sigset_t stop_set;
     block_stop_signals(&stop_set);
-    setup_globalconf();
+    setup_globalconf(cfg->idle_timeout_s);
     if (static_load(cfg->web_root) != 0)
         return -1;
     router_set_fallback(static_serve);

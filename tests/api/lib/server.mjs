@@ -74,7 +74,8 @@ export class TixinServer {
    * too (two instances, one database); dbUrl: an existing database to serve
    * (neither is created nor removed here).
    */
-  constructor(name, { sharedWith = null, dbUrl = null } = {}) {
+  constructor(name, { sharedWith = null, dbUrl = null, env = {} } = {}) {
+    this.extraEnv = env; // more environment for the server process
     this.name = name;
     this.sharedWith = sharedWith;
     this.givenDbUrl = dbUrl;
@@ -143,7 +144,7 @@ export class TixinServer {
     this.proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${this.port}`,
       '--database', this.dbUrl, '--threads', '2'], {
       stdio: ['ignore', out, err],
-      env: process.env,
+      env: { ...process.env, ...this.extraEnv },
     });
     fs.closeSync(out);
     fs.closeSync(err);
@@ -223,10 +224,11 @@ export class TixinServer {
  * Registers before/after hooks for one suite (one test file): a server is
  * started before the first test and stopped (and checked) after the last.
  * Returns the TixinServer; its fields (base, port, dbPath) are set once the
- * before hook ran, which then calls onStart(srv).
+ * before hook ran, which then calls onStart(srv). opts: TixinServer's
+ * options (e.g. env: more environment for the server).
  */
-export function useServer(name, onStart) {
-  const srv = new TixinServer(name.replace(/[^a-z0-9-]/gi, '_'));
+export function useServer(name, onStart, opts = {}) {
+  const srv = new TixinServer(name.replace(/[^a-z0-9-]/gi, '_'), opts);
   // (Node 20 runs several root-level before hooks concurrently: one hook only)
   before(async () => {
     await srv.start();
