@@ -577,6 +577,18 @@ static void conn_start(rconn *c)
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
 }
 
+/* Close c at once, abandoning the replies still due (their callbacks get
+ * NULL): redisAsyncDisconnect() would wait for them, and a server cut off
+ * by the network (packets dropped, not refused) never sends them, so the
+ * connection stayed "up" and every write kept trying it. */
+static void conn_drop(rconn *c, const char *why)
+{
+    redisAsyncContext *ac = c->ac;
+    redisAsyncSetDisconnectCallback(ac, NULL);
+    redisAsyncFree(ac);
+    conn_lost(c, why);
+}
+
 static void conn_tick(rconn *c, int64_t now)
 {
     if (c->ac == NULL) {
@@ -587,8 +599,7 @@ static void conn_tick(rconn *c, int64_t now)
     if (c->subscriber || !c->up)
         return;
     if (c->ping_sent != 0 && now - c->ping_sent > PING_DEADLINE_MS) {
-        log_msg(LOG_WARN, "redis %s: no answer to PING for %d ms", c->name, PING_DEADLINE_MS);
-        redisAsyncDisconnect(c->ac);
+        conn_drop(c, "no answer to PING");
     } else if (c->ping_sent == 0 && now - c->last_ping >= PING_EVERY_MS) {
         c->last_ping = c->ping_sent = now;
         redisAsyncCommand(c->ac, on_ping_reply, NULL, "PING");

@@ -1,6 +1,7 @@
 // Faults, one at a time (node:test runs a file's tests in order): Redis
-// restarted, PostgreSQL restarted, one instance killed with SIGKILL during
-// a race. Redis and PostgreSQL are restarted in place; the killed instance
+// restarted, Redis frozen (it accepts bytes and never answers, as when the
+// network drops its packets), PostgreSQL restarted, one instance killed
+// with SIGKILL during a race. Redis and PostgreSQL are restarted in place; the killed instance
 // is started again at the end, so the cluster is whole for whatever runs
 // next.
 import { test } from 'node:test';
@@ -9,7 +10,7 @@ import { expectStatus, pool } from '../api/lib/client.mjs';
 import { makeUser, setupEvent, hold, pay, buy, seatMap } from '../api/lib/fixtures.mjs';
 import { connectLive } from '../api/lib/live.mjs';
 import { sleep } from '../api/lib/server.mjs';
-import { A, B, clients, cluster, haproxyServers, readyz, sql, q, until, bothUp } from './lib/cluster.mjs';
+import { A, B, clients, cluster, haproxyServers, readyz, sql, q, until, bothUp, servicePid } from './lib/cluster.mjs';
 
 const seatsOf = (msg) => new Map((msg.changes || []).map((c) => [c.id, c.status]));
 
@@ -48,6 +49,26 @@ test('restart Redis: /readyz says degraded meanwhile, booking goes on, live upda
   } finally {
     await live.close();
   }
+});
+
+test('a frozen Redis (SIGSTOP: connected, never answering) is given up: /readyz says degraded, booking goes on, back after SIGCONT', async () => {
+  const { event } = await setupEvent(clients.base, { venue: venue(1, 10), over: { prices: [{ section: 'A', price_cents: 1000 }] } });
+  const user = await makeUser(clients.base);
+  const pid = servicePid('redis');
+  process.kill(pid, 'SIGSTOP');
+  try {
+    // the instances' PINGs go unanswered: each drops its connection (its
+    // pending replies will never come) instead of waiting on it
+    for (const base of [A, B]) {
+      const r = await until(() => readyz(base), (x) => x.body?.status === 'degraded', { timeoutMs: 10000, what: `${base} degraded` });
+      assert.deepEqual(r, { status: 200, body: { status: 'degraded', redis: 'down' } });
+    }
+    expectStatus(await hold({ c: clients.a.as(user.token) }, event.id, { seats: ['A-1-1'] }), 201);
+    await buy({ c: clients.b.as(user.token) }, event.id, { seats: ['A-1-2'] });
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  for (const base of [A, B]) await until(() => readyz(base), (x) => x.status === 200 && x.body?.status === 'ready', { what: `${base} ready` });
 });
 
 test('restart PostgreSQL: /readyz is 503 meanwhile, and tixin recovers without a restart', async () => {

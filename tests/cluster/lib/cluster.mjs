@@ -41,6 +41,11 @@ export async function cluster(...args) {
   return stdout;
 }
 
+/** The pid of a service scripts/cluster started (redis, haproxy, tixin1, ...). */
+export function servicePid(name) {
+  return Number(fs.readFileSync(path.join(DIR, `${name}.pid`), 'utf8').trim());
+}
+
 export async function redisCli(...args) {
   const { stdout } = await run('redis-cli', ['-p', env.REDIS_PORT, ...args]);
   return stdout.trim();
