@@ -577,15 +577,21 @@ static void conn_start(rconn *c)
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
 }
 
-/* Close c at once, abandoning the replies still due (their callbacks get
- * NULL): redisAsyncDisconnect() would wait for them, and a server cut off
- * by the network (packets dropped, not refused) never sends them, so the
- * connection stayed "up" and every write kept trying it. */
-static void conn_drop(rconn *c, const char *why)
+/* Free ac now, without its disconnect callback; the replies still due are
+ * abandoned (their callbacks get NULL). */
+static void ac_free_now(redisAsyncContext *ac)
 {
-    redisAsyncContext *ac = c->ac;
     redisAsyncSetDisconnectCallback(ac, NULL);
     redisAsyncFree(ac);
+}
+
+/* Close c at once: redisAsyncDisconnect() would wait for the replies still
+ * due, and a server cut off by the network (packets dropped, not refused)
+ * never sends them, so the connection stayed "up" and every write kept
+ * trying it. */
+static void conn_drop(rconn *c, const char *why)
+{
+    ac_free_now(c->ac);
     conn_lost(c, why);
 }
 
@@ -679,8 +685,7 @@ static void disconnect_all(void)
         redisAsyncContext *ac = conns[i]->ac;
         if (ac != NULL) {
             conns[i]->ac = NULL;
-            redisAsyncSetDisconnectCallback(ac, NULL);
-            redisAsyncFree(ac);
+            ac_free_now(ac);
         }
         conns[i]->up = 0;
     }

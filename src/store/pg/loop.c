@@ -386,7 +386,6 @@ static int send_item(lconn *c, item *it)
         snprintf(now_text, sizeof(now_text), "%lld", (long long)now_ms());
         char *text = pg_batch_text(it->jobs, it->n);
         const char *values[2] = {text, now_text};
-        pg_count_batch(it->n);
         ok = PQsendQueryPrepared(pgc, "batch", 2, values, NULL, NULL, 0);
         free(text);
     }
@@ -406,6 +405,7 @@ static item *next_item(pg_loop *l)
         return item_new(IT_OP, &j, 1, l->s);
     jobs[0] = j;
     int n = 1 + pg_queue_take_batchable(&l->queue, ev, jobs + 1, PG_BATCH_MAX - 1);
+    pg_count_batch(n); /* here, not in send_item(): a retry sends it again */
     return item_new(IT_BATCH, jobs, n, l->s);
 }
 
