@@ -87,24 +87,6 @@ static void body_release(void *slot)
     seatmap_body_unref(*(seatmap_body **)slot);
 }
 
-/* Accept-Encoding lists gzip without refusing it (q=0). */
-static int wants_gzip(h2o_req_t *req)
-{
-    h2o_iovec_t v, item;
-    size_t k = 0;
-    if (!header_value(req, H2O_TOKEN_ACCEPT_ENCODING, &v))
-        return 0;
-    while (next_item(v, &k, &item)) {
-        int is_gzip = item.len >= 4 && strncasecmp(item.base, "gzip", 4) == 0 &&
-                      (item.len == 4 || item.base[4] == ';' || item.base[4] == ' ');
-        if (!is_gzip)
-            continue;
-        const char *q = memmem(item.base, item.len, "q=", 2);
-        return q == NULL || strtod(q + 2, NULL) > 0;
-    }
-    return 0;
-}
-
 /* If-None-Match: "*" or a list of (weak or strong) tags, compared weakly. */
 static int etag_matches(h2o_req_t *req, const char *etag)
 {
@@ -126,12 +108,35 @@ static void add_const_header(h2o_req_t *req, const h2o_token_t *t, const char *v
     h2o_add_header(&req->pool, &req->res.headers, t, NULL, v, strlen(v));
 }
 
-/* Answer with a cached rendering; takes over the caller's reference (the
- * request pool drops it once the response is gone). */
-static void send_cached(h2o_req_t *req, seatmap_body *b)
+/* The body lives until the response is gone (h2o keeps pointers into it,
+ * the ETag among them): the request pool drops the caller's reference. */
+static void keep_until_sent(h2o_req_t *req, seatmap_body *b)
 {
     seatmap_body **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), body_release);
     *slot = b;
+}
+
+static const char *rendered_gzip(void *arg, size_t *len)
+{
+    return seatmap_body_gzip(arg, len);
+}
+
+/* 200 with a body rendered once and cached (seat views, event pages,
+ * listings): the HTTP layer negotiates gzip and takes the body's own gzip
+ * copy, made once per body. Small bodies get Vary too: the same URL may be
+ * gzipped at another version. */
+static void send_body(h2o_req_t *req, seatmap_body *b)
+{
+    if (b->len <= 1024)
+        add_const_header(req, H2O_TOKEN_VARY, "accept-encoding");
+    http_send_bytes_gz(req, 200, JSON_TYPE, h2o_iovec_init(b->data, b->len), rendered_gzip, b);
+}
+
+/* A seat view, with its ETag (304 when the client has it). Takes over the
+ * caller's reference. */
+static void send_cached(h2o_req_t *req, seatmap_body *b)
+{
+    keep_until_sent(req, b);
     add_const_header(req, H2O_TOKEN_ETAG, b->etag);
     add_const_header(req, H2O_TOKEN_CACHE_CONTROL, "no-cache");
     if (etag_matches(req, b->etag)) {
@@ -139,18 +144,7 @@ static void send_cached(h2o_req_t *req, seatmap_body *b)
         http_send_bytes(req, 304, NULL, h2o_iovec_init(NULL, 0));
         return;
     }
-    size_t gz_len;
-    const char *gz = wants_gzip(req) ? seatmap_body_gzip(b, &gz_len) : NULL;
-    if (gz != NULL) {
-        add_const_header(req, H2O_TOKEN_VARY, "accept-encoding");
-        add_const_header(req, H2O_TOKEN_CONTENT_ENCODING, "gzip");
-        http_send_bytes(req, 200, JSON_TYPE, h2o_iovec_init(gz, gz_len));
-        return;
-    }
-    /* the HTTP layer adds Vary itself for bodies it could have gzipped */
-    if (b->len <= 1024)
-        add_const_header(req, H2O_TOKEN_VARY, "accept-encoding");
-    http_send_bytes(req, 200, JSON_TYPE, h2o_iovec_init(b->data, b->len));
+    send_body(req, b);
 }
 
 typedef struct {
@@ -203,19 +197,12 @@ static int on_seats(h2o_req_t *req, const route_params *p)
 
 /* --- rendered bodies (event pages, listings) ---------------------------- */
 
-static const char *rendered_gzip(void *arg, size_t *len)
-{
-    return seatmap_body_gzip(arg, len);
-}
-
-/* 200 with a body rendered here and cached in the catalog: the same bytes
- * and headers as http_send_bytes, but gzipped once per body. Takes over
+/* 200 with a body rendered here and cached in the catalog. Takes over
  * the caller's reference. */
 static void send_rendered(h2o_req_t *req, seatmap_body *b)
 {
-    seatmap_body **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), body_release);
-    *slot = b;
-    http_send_bytes_gz(req, 200, JSON_TYPE, h2o_iovec_init(b->data, b->len), rendered_gzip, b);
+    keep_until_sent(req, b);
+    send_body(req, b);
 }
 
 static seatmap_body *body_concat(const h2o_iovec_t *parts, size_t n, int64_t version)

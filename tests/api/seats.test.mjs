@@ -130,12 +130,29 @@ test('a 10,000-seat map: compact view well under 40 KB (about 1 KB gzipped); ver
   assert.equal(verbose.seats[9999].id, 'R-100-50');
 });
 
+// Bodies of 1 KiB or less go out as they are, whatever the client accepts;
+// they still say Vary, as the same URL is gzipped once the body grows.
+test('a seat view of 1 KiB or less is sent plain, with Vary and its ETag', async () => {
+  const { event } = await setupEvent(c);
+  const path = `/api/v1/events/${event.id}/seats?view=compact`;
+  const r = await rawRequest(srv.base, { path, headers: { 'accept-encoding': 'gzip, *' } });
+  assert.equal(r.status, 200);
+  assert.ok(r.body.length <= 1024, `compact view of 44 seats is ${r.body.length} bytes`);
+  assert.equal(r.headers['content-encoding'], undefined);
+  assert.match(r.headers.vary || '', /accept-encoding/i);
+  assert.ok(r.headers.etag);
+  assert.ok(JSON.parse(r.body.toString()), "a JSON body");
+});
+
 // The gzip copies are built from per-section deflate runs that are reused
 // while a section does not change (core/gzip.c): after every change, in one
 // section or several, each gzipped view must inflate to exactly the plain
 // view of the same version, with a valid CRC and length.
 test('gzipped seat views and event page inflate to exactly the plain bodies after every change', async () => {
-  const { event } = await setupEvent(c, { over: { description: 'x'.repeat(1500) } });
+  // big enough that every view is over the 1 KiB below which nothing is gzipped
+  const rows = (n, seats) => Array.from({ length: n }, (_, i) => ({ id: String(i + 1), seats }));
+  const venue = { sections: [{ id: 'A', name: 'Stalls', rows: rows(12, 40) }, { id: 'B', name: 'Balcony', rows: rows(6, 30) }] };
+  const { event } = await setupEvent(c, { venue, over: { description: 'x'.repeat(1500) } });
   const u = await makeUser(c);
   const views = [`/api/v1/events/${event.id}/seats?view=compact`, `/api/v1/events/${event.id}/seats`,
     `/api/v1/events/${event.id}`];
