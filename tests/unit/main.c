@@ -61,6 +61,7 @@ int main(void)
     render_tests();
     login_limit_tests();
     gzip_tests();
+    resolve_tests();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

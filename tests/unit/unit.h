@@ -44,5 +44,6 @@ void errors_tests(void);
 void qrsvg_tests(void);
 void render_tests(void);
 void login_limit_tests(void);
+void resolve_tests(void);
 
 #endif

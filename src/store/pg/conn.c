@@ -43,7 +43,7 @@ static void quiet(void *arg, const char *message)
     (void)arg, (void)message; /* NOTICEs (e.g. "already exists, skipping") are not news */
 }
 
-static const char *const connect_keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+static const char *const connect_keys[] = {"dbname", "connect_timeout", "application_name", "hostaddr", NULL};
 
 void pg_connect_error(PGconn *c, char *err, size_t errlen)
 {
@@ -65,18 +65,38 @@ static PGconn *connected(PGconn *c, int ok, char *err, size_t errlen)
     return c;
 }
 
+/* hostaddr (NULL: libpq resolves host itself) after dbname, the URL, which
+ * libpq expands: a hostaddr here overrides the URL's. wait: connected, or
+ * a non-blocking connect under way. */
+static PGconn *open_conn(const char *url, const char *hostaddr, int wait, char *err, size_t errlen)
+{
+    const char *vals[] = {url, PG_CONNECT_TIMEOUT_TEXT, "tixin", hostaddr, NULL};
+    PGconn *c = wait ? PQconnectdbParams(connect_keys, vals, 1) : PQconnectStartParams(connect_keys, vals, 1);
+    int ok = c != NULL && (wait ? PQstatus(c) == CONNECTION_OK : PQstatus(c) != CONNECTION_BAD);
+    return connected(c, ok, err, errlen);
+}
+
+/* A connection of the store's threads: at the address resolve.c knows for
+ * url's host names, never after a lookup on this thread. */
+static PGconn *open_resolved(const char *url, int wait, char *err, size_t errlen)
+{
+    char addr[PG_HOSTADDR_MAX];
+    int named = pg_resolve_hostaddr(url, addr, sizeof(addr));
+    if (named < 0) {
+        snprintf(err, errlen, "cannot connect to PostgreSQL: its host name is not resolved yet");
+        return NULL;
+    }
+    return open_conn(url, named ? addr : NULL, wait, err, errlen);
+}
+
 PGconn *pg_connect_plain(const char *url, char *err, size_t errlen)
 {
-    const char *vals[] = {url, PG_CONNECT_TIMEOUT_TEXT, "tixin", NULL};
-    PGconn *c = PQconnectdbParams(connect_keys, vals, 1);
-    return connected(c, c != NULL && PQstatus(c) == CONNECTION_OK, err, errlen);
+    return open_conn(url, NULL, 1, err, errlen);
 }
 
 PGconn *pg_connect_start(const char *url, char *err, size_t errlen)
 {
-    const char *vals[] = {url, PG_CONNECT_TIMEOUT_TEXT, "tixin", NULL};
-    PGconn *c = PQconnectStartParams(connect_keys, vals, 1);
-    return connected(c, c != NULL && PQstatus(c) != CONNECTION_BAD, err, errlen);
+    return open_resolved(url, 0, err, errlen);
 }
 
 void pg_conn_init(pg_conn *pc, const char *url, int replica)
@@ -158,6 +178,7 @@ int pg_conn_may_retry(const pg_conn *pc)
 
 void pg_conn_failed(pg_conn *pc, const char *why)
 {
+    pg_resolve_again(pc->url); /* the server may have moved to another address */
     if (pc->backoff_ms == 0 || pc->backoff_ms >= BACKOFF_MAX_MS)
         log_msg(LOG_WARN, "%s", why);
     drop(pc);
@@ -186,7 +207,7 @@ int pg_conn_ready(pg_conn *pc)
     if (!pg_conn_may_retry(pc))
         return -1;
     char err[512];
-    pc->c = pg_connect_plain(pc->url, err, sizeof(err));
+    pc->c = open_resolved(pc->url, 1, err, sizeof(err));
     if (pc->c == NULL || session_setup(pc) != 0) {
         pg_conn_failed(pc, pc->c == NULL ? err : "postgres session setup failed");
         return -1;

@@ -10,7 +10,8 @@
  * non-blocking too (PQconnectPoll()); libpq may replace its socket while
  * connecting, so the dup is renewed whenever the socket's inode changes,
  * and an attempt that takes longer than PG_CONNECT_TIMEOUT_MS is given up
- * (checked on the context's one-second timer). The session setup (plan
+ * (checked on the context's one-second timer). Host names are looked up
+ * elsewhere (resolve.c): libpq would do it with a blocking getaddrinfo(). The session setup (plan
  * mode, the temp change table, the prepared statements) is the first
  * item of the new connection's pipeline.
  *
@@ -344,7 +345,7 @@ static int connect_start(lconn *c)
     if (!pg_conn_may_retry(&c->pc))
         return -1;
     char why[300];
-    c->pc.c = pg_connect_start(c->pc.url, why, sizeof(why));
+    c->pc.c = pg_connect_start(c->pc.url, why, sizeof(why)); /* no lookup: resolve.c */
     if (c->pc.c == NULL) {
         pg_conn_failed(&c->pc, why);
         return -1;

@@ -55,9 +55,11 @@ err_code pg_begin_call_json(pg_conn *pc, const char *stmt, int n, const char *co
  * server ending the session (the transaction did not commit: it may be
  * retried, on a new session for the latter). */
 int pg_conn_retryable(const pg_conn *pc);
-/* Blocking one-off connection for migrations; NULL and err on failure. */
+/* Blocking one-off connection for migrations (libpq resolves the host
+ * itself); NULL and err on failure. */
 PGconn *pg_connect_plain(const char *url, char *err, size_t errlen);
-/* A non-blocking connect under way (PQconnectPoll()), or NULL and err. */
+/* A non-blocking connect under way (PQconnectPoll()), or NULL and err; at
+ * the address resolve.c knows, never after a lookup (as pg_conn_ready()). */
 PGconn *pg_connect_start(const char *url, char *err, size_t errlen);
 /* "cannot connect to PostgreSQL: " and c's error, on one line. */
 void pg_connect_error(PGconn *c, char *err, size_t errlen);
@@ -79,6 +81,20 @@ void pg_conn_succeeded(pg_conn *pc);
 /* One row of one JSON value in r (not cleared), as pg_call_json(); *retry
  * as pg_conn_retryable(), or PG_RETRY_BLOCKING. */
 err_code pg_result_json(PGconn *c, const char *stmt, const PGresult *r, json_t **out, int *retry);
+
+/* --- host names, looked up off the loops (resolve.c) ----------------------- */
+
+#define PG_HOSTADDR_MAX 1024
+/* The "hostaddr" for connecting to url's hosts without a lookup on this
+ * thread: 1 and addr filled (one entry per host, empty for hosts that need
+ * no lookup), 0 when no host of url needs one (pass no hostaddr), -1 when
+ * an address is not known yet (a lookup runs in the background). */
+int pg_resolve_hostaddr(const char *url, char *addr, size_t len);
+/* A connect with those addresses failed (pg_conn_failed()): look url's
+ * names up again, in the background. */
+void pg_resolve_again(const char *url);
+/* Look url's names up now, blocking (at start-up, before the loops run). */
+void pg_resolve_now(const char *url);
 
 /* --- jobs (job.c) ------------------------------------------------------------ */
 

@@ -74,8 +74,11 @@ export class TixinServer {
    * too (two instances, one database); dbUrl: an existing database to serve
    * (neither is created nor removed here).
    */
-  constructor(name, { sharedWith = null, dbUrl = null, env = {} } = {}) {
+  constructor(name, { sharedWith = null, dbUrl = null, env = {}, wrap = [], serveDbUrl = null, threads = 2 } = {}) {
     this.extraEnv = env; // more environment for the server process
+    this.wrap = wrap; // a command (argv) that runs the server's argv, e.g. in a namespace
+    this.serveDbUrl = serveDbUrl; // maps the database URL for the server (the tests still use dbUrl)
+    this.threads = threads;
     this.name = name;
     this.sharedWith = sharedWith;
     this.givenDbUrl = dbUrl;
@@ -141,8 +144,9 @@ export class TixinServer {
     const out = fs.openSync(this.stdoutPath, 'a');
     const err = fs.openSync(this.stderrPath, 'a');
     this.exited = null;
-    this.proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${this.port}`,
-      '--database', this.dbUrl, '--threads', '2'], {
+    const argv = [...this.wrap, BIN, 'serve', '--listen', `127.0.0.1:${this.port}`,
+      '--database', this.serveDbUrl ? this.serveDbUrl(this.dbUrl) : this.dbUrl, '--threads', String(this.threads)];
+    this.proc = spawn(argv[0], argv.slice(1), {
       stdio: ['ignore', out, err],
       env: { ...process.env, ...this.extraEnv },
     });
