@@ -9,7 +9,7 @@
  * needs exactly one subscription, not one per loop. This thread holds the
  * subscribed connection and one command connection (sign-in counters,
  * catalog requests, pings, and PUBLISHes that could not go out directly),
- * and keeps DNS lookups, reconnect backoff, Redis stalls and the seat-map
+ * and keeps reconnect backoff, Redis stalls and the seat-map
  * reloads' bookkeeping off the request loops; other threads only hand it
  * messages (one lock, at most one write(2) to wake it). Listeners were
  * thread-safe already.
@@ -54,6 +54,7 @@
 #include "booking/catalog.h"
 #include "booking/seatmap.h"
 #include "core/log.h"
+#include "core/resolve.h"
 #include "core/task.h"
 #include "core/util.h"
 #include "pubsub/order.h"
@@ -525,6 +526,7 @@ static void conn_lost(rconn *c, const char *why)
 {
     if (c->up || c->backoff_ms >= BACKOFF_MAX_MS || c->backoff_ms == BACKOFF_MIN_MS)
         log_msg(LOG_WARN, "redis %s %s:%d: %s", c->name, R.host, R.port, why);
+    resolve_again(R.host); /* Redis may have moved to another address */
     c->ac = NULL;
     c->up = 0;
     c->ping_sent = 0;
@@ -563,10 +565,12 @@ static void on_connect(const redisAsyncContext *cac, int status)
 
 static void conn_start(rconn *c)
 {
-    redisAsyncContext *ac = redisAsyncConnect(R.host, R.port);
+    char addr[RESOLVE_ADDR_MAX];
+    const char *to = resolve_target(R.host, addr, sizeof(addr)); /* no lookup on this thread */
+    redisAsyncContext *ac = to != NULL ? redisAsyncConnect(to, R.port) : NULL;
     if (ac == NULL || ac->err || redis_ev_attach(R.loop, ac) != 0) {
         c->ac = NULL;
-        conn_lost(c, ac && ac->err ? ac->errstr : "cannot connect");
+        conn_lost(c, to == NULL ? "host name not resolved yet" : ac && ac->err ? ac->errstr : "cannot connect");
         if (ac != NULL)
             redisAsyncFree(ac);
         return;
@@ -754,6 +758,7 @@ int pubsub_redis_start(const char *url, store_t *store)
     token_new(rnd, sizeof(rnd));
     snprintf(R.origin, sizeof(R.origin), "%.16s", rnd);
     R.store = store;
+    resolve_now(R.host); /* the connects take this address (core/resolve.c) */
     R.pub = (rconn){.name = "publisher", .backoff_ms = BACKOFF_MIN_MS};
     R.sub = (rconn){.name = "subscriber", .subscriber = 1, .backoff_ms = BACKOFF_MIN_MS};
     R.stopping = 0;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <hiredis/hiredis.h>
 
+#include "core/resolve.h"
 #include "core/util.h"
 
 #define ACK_WAIT_MS 100
@@ -81,7 +82,9 @@ static redisContext *sync_get(void)
     if (s->c != NULL || now < s->retry_at)
         return s->c;
     struct timeval tv = {0, SYNC_TIMEOUT_MS * 1000};
-    s->c = redisConnectWithTimeout(where.host, where.port, tv);
+    char addr[RESOLVE_ADDR_MAX];
+    const char *to = resolve_target(where.host, addr, sizeof(addr)); /* no lookup here: a write waits */
+    s->c = to != NULL ? redisConnectWithTimeout(to, where.port, tv) : NULL;
     redisReply *auth = NULL;
     if (s->c != NULL && !s->c->err && redisSetTimeout(s->c, tv) == REDIS_OK &&
         (!where.password[0] || (auth = redisCommand(s->c, "AUTH %s", where.password)) != NULL)) {
@@ -92,6 +95,7 @@ static redisContext *sync_get(void)
         redisFree(s->c);
     s->c = NULL;
     s->retry_at = now + SYNC_RETRY_MS;
+    resolve_again(where.host);
     return NULL;
 }
 

@@ -1,5 +1,5 @@
 /*
- * test_resolve.c - store/pg/resolve.c: which hosts of a PostgreSQL URL the
+ * test_resolve.c - store/pg/hostaddr.c (on core/resolve.c): which hosts of a PostgreSQL URL the
  * store's connects need an address for, and the "hostaddr" list they get
  * (localhost is looked up through /etc/hosts: no DNS server needed).
  */

@@ -76,7 +76,7 @@ static PGconn *open_conn(const char *url, const char *hostaddr, int wait, char *
     return connected(c, ok, err, errlen);
 }
 
-/* A connection of the store's threads: at the address resolve.c knows for
+/* A connection of the store's threads: at the address hostaddr.c gives for
  * url's host names, never after a lookup on this thread. */
 static PGconn *open_resolved(const char *url, int wait, char *err, size_t errlen)
 {

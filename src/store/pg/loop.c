@@ -11,9 +11,9 @@
  * connecting, so the dup is renewed whenever the socket's inode changes,
  * and an attempt that takes longer than PG_CONNECT_TIMEOUT_MS is given up
  * (checked on the context's one-second timer). Host names are looked up
- * elsewhere (resolve.c): libpq would do it with a blocking getaddrinfo(). The session setup (plan
- * mode, the temp change table, the prepared statements) is the first
- * item of the new connection's pipeline.
+ * elsewhere (hostaddr.c): libpq would do it with a blocking getaddrinfo().
+ * The session setup (plan mode, the temp change table, the prepared
+ * statements) is the first item of the new connection's pipeline.
  *
  * The pipeline. Jobs submitted during one turn of the loop are queued and
  * sent at its end (the context's zero timeout): the seat holds and
@@ -345,7 +345,7 @@ static int connect_start(lconn *c)
     if (!pg_conn_may_retry(&c->pc))
         return -1;
     char why[300];
-    c->pc.c = pg_connect_start(c->pc.url, why, sizeof(why)); /* no lookup: resolve.c */
+    c->pc.c = pg_connect_start(c->pc.url, why, sizeof(why)); /* no lookup: hostaddr.c */
     if (c->pc.c == NULL) {
         pg_conn_failed(&c->pc, why);
         return -1;

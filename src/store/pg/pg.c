@@ -394,7 +394,7 @@ store_t *pg_store_open(const char *url, const char *replica_url, char *err, size
     PGconn *c = pg_connect_plain(url, err, errlen);
     if (c == NULL)
         return NULL;
-    pg_resolve_now(url); /* the store's own connects take these addresses (resolve.c) */
+    pg_resolve_now(url); /* the store's own connects take these addresses (hostaddr.c) */
     if (replica_url != NULL && replica_url[0] != '\0')
         pg_resolve_now(replica_url);
     int rc = pg_migrate(c, NULL, err, errlen);

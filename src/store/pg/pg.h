@@ -59,7 +59,7 @@ int pg_conn_retryable(const pg_conn *pc);
  * itself); NULL and err on failure. */
 PGconn *pg_connect_plain(const char *url, char *err, size_t errlen);
 /* A non-blocking connect under way (PQconnectPoll()), or NULL and err; at
- * the address resolve.c knows, never after a lookup (as pg_conn_ready()). */
+ * the address hostaddr.c gives, never after a lookup (as pg_conn_ready()). */
 PGconn *pg_connect_start(const char *url, char *err, size_t errlen);
 /* "cannot connect to PostgreSQL: " and c's error, on one line. */
 void pg_connect_error(PGconn *c, char *err, size_t errlen);
@@ -82,7 +82,7 @@ void pg_conn_succeeded(pg_conn *pc);
  * as pg_conn_retryable(), or PG_RETRY_BLOCKING. */
 err_code pg_result_json(PGconn *c, const char *stmt, const PGresult *r, json_t **out, int *retry);
 
-/* --- host names, looked up off the loops (resolve.c) ----------------------- */
+/* --- host names, looked up off the loops (hostaddr.c) ---------------------- */
 
 #define PG_HOSTADDR_MAX 1024
 /* The "hostaddr" for connecting to url's hosts without a lookup on this
