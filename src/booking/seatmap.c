@@ -38,85 +38,42 @@
 
 #include "booking/catalog.h"
 #include "core/gzip.h"
+#include "core/textbuf.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "pubsub/pubsub.h"
 
-/* --- a growable byte buffer for rendering ------------------------------ */
+/* --- rendering buffers (core/textbuf.c) -------------------------------- */
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static void sb_reserve(sbuf *b, size_t extra)
+/* Running out of memory while rendering a seat map aborts, as every other
+ * allocation here does: a half-made view must never be served. */
+static void buf_start(textbuf *b)
 {
-    if (b->len + extra <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra)
-        cap *= 2;
-    b->p = realloc(b->p, cap);
-    if (b->p == NULL)
+    if (textbuf_init(b, 256) != 0)
         abort();
-    b->cap = cap;
 }
 
-static void sb_put(sbuf *b, const char *s, size_t n)
+static char *buf_take(textbuf *b, size_t *len)
 {
-    sb_reserve(b, n);
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_int(sbuf *b, long long v)
-{
-    sb_reserve(b, 24);
-    b->len += (size_t)sprintf(b->p + b->len, "%lld", v);
-}
-
-/* Append s as the inside of a JSON string (no quotes). */
-static void sb_escaped(sbuf *b, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            sb_put(b, e, 2);
-        } else if (c < 0x20) {
-            char e[8];
-            snprintf(e, sizeof(e), "\\u%04x", c);
-            sb_put(b, e, 6);
-        } else {
-            sb_put(b, (const char *)&c, 1);
-        }
-    }
-}
-
-static void sb_quoted(sbuf *b, const char *s)
-{
-    sb_put(b, "\"", 1);
-    sb_escaped(b, s);
-    sb_put(b, "\"", 1);
+    char *p = textbuf_take(b, len);
+    if (p == NULL)
+        abort();
+    return p;
 }
 
 static char *escaped_dup(const char *s)
 {
-    sbuf b = {0};
-    sb_escaped(&b, s);
-    sb_put(&b, "", 1);
-    return b.p;
+    textbuf b;
+    size_t len;
+    buf_start(&b);
+    textbuf_json_chars(&b, s);
+    return buf_take(&b, &len);
 }
 
 /* --- bodies ------------------------------------------------------------ */
 
-/* Takes over the buffer's bytes. */
-static seatmap_body *body_from(sbuf *b, int64_t version, const char *etag_suffix)
+/* Takes over data (malloc'd). */
+static seatmap_body *body_new(char *data, size_t len, int64_t version, const char *etag_suffix)
 {
     seatmap_body *body = calloc(1, sizeof(*body));
     if (body == NULL)
@@ -125,15 +82,22 @@ static seatmap_body *body_from(sbuf *b, int64_t version, const char *etag_suffix
     body->version = version;
     if (etag_suffix != NULL)
         snprintf(body->etag, sizeof(body->etag), "\"v%lld-%s\"", (long long)version, etag_suffix);
-    body->data = b->p;
-    body->len = b->len;
+    body->data = data;
+    body->len = len;
     return body;
+}
+
+/* Takes over the buffer's text. */
+static seatmap_body *body_from(textbuf *b, int64_t version, const char *etag_suffix)
+{
+    size_t len;
+    char *data = buf_take(b, &len);
+    return body_new(data, len, version, etag_suffix);
 }
 
 seatmap_body *seatmap_body_new(char *data, size_t len, int64_t version)
 {
-    sbuf b = {.p = data, .len = len, .cap = len};
-    return body_from(&b, version, NULL);
+    return body_new(data, len, version, NULL);
 }
 
 void seatmap_body_set_chunks(seatmap_body *b, size_t *cuts, int ncuts, gzip_chunks *chunks)
@@ -345,38 +309,39 @@ static int shape_add_tiers(sm_shape *s, json_t *tiers)
  * "status":"ffhs.."}]}, unpriced sections all 'x'. */
 static void compact_template(sm_shape *s)
 {
-    sbuf b = {0};
+    textbuf b;
+    buf_start(&b);
     s->compact_section_at = calloc((size_t)s->nsections + 1, sizeof(size_t));
     s->compact_row_at = calloc((size_t)s->nrows + 1, sizeof(size_t));
     if (s->compact_section_at == NULL || s->compact_row_at == NULL)
         abort();
-    sb_str(&b, ",\"sections\":[");
+    textbuf_str(&b, ",\"sections\":[");
     for (int i = 0; i < s->nsections; i++) {
         const sm_section *sec = &s->sections[i];
         s->compact_section_at[i] = b.len;
-        sb_str(&b, i ? ",{\"id\":\"" : "{\"id\":\"");
-        sb_str(&b, sec->id);
-        sb_str(&b, "\",\"price_cents\":");
+        textbuf_str(&b, i ? ",{\"id\":\"" : "{\"id\":\"");
+        textbuf_str(&b, sec->id);
+        textbuf_str(&b, "\",\"price_cents\":");
         if (sec->has_price)
-            sb_int(&b, sec->price_cents);
+            textbuf_int(&b, sec->price_cents);
         else
-            sb_str(&b, "null");
-        sb_str(&b, ",\"rows\":[");
+            textbuf_str(&b, "null");
+        textbuf_str(&b, ",\"rows\":[");
         for (int r = sec->first_row; r < sec->first_row + sec->nrows; r++) {
             const sm_row *row = &s->rows[r];
-            sb_str(&b, r > sec->first_row ? ",{\"id\":\"" : "{\"id\":\"");
-            sb_str(&b, row->id);
-            sb_str(&b, "\",\"status\":\"");
+            textbuf_str(&b, r > sec->first_row ? ",{\"id\":\"" : "{\"id\":\"");
+            textbuf_str(&b, row->id);
+            textbuf_str(&b, "\",\"status\":\"");
             s->compact_row_at[r] = b.len;
-            sb_reserve(&b, (size_t)row->nseats);
-            memset(b.p + b.len, sec->has_price ? 'f' : 'x', (size_t)row->nseats);
-            b.len += (size_t)row->nseats;
-            sb_str(&b, "\"}");
+            char *status = textbuf_extend(&b, (size_t)row->nseats);
+            if (status == NULL)
+                abort();
+            memset(status, sec->has_price ? 'f' : 'x', (size_t)row->nseats);
+            textbuf_str(&b, "\"}");
         }
-        sb_str(&b, "]}");
+        textbuf_str(&b, "]}");
     }
-    s->compact = b.p;
-    s->compact_len = b.len;
+    s->compact = buf_take(&b, &s->compact_len);
 }
 
 static sm_shape *shape_new(const seatmap_spec *spec)
@@ -830,64 +795,64 @@ static const char *status_word(char st)
 }
 
 /* "A-12-7" with its quotes. */
-static void put_seat_id(sbuf *b, const sm_shape *s, const sm_row *r, int ord)
+static void put_seat_id(textbuf *b, const sm_shape *s, const sm_row *r, int ord)
 {
-    sb_put(b, "\"", 1);
-    sb_str(b, s->sections[r->section].id);
-    sb_put(b, "-", 1);
-    sb_str(b, r->id);
-    sb_put(b, "-", 1);
-    sb_int(b, ord - r->first_ord + 1);
-    sb_put(b, "\"", 1);
+    textbuf_put(b, "\"", 1);
+    textbuf_str(b, s->sections[r->section].id);
+    textbuf_put(b, "-", 1);
+    textbuf_str(b, r->id);
+    textbuf_put(b, "-", 1);
+    textbuf_int(b, ord - r->first_ord + 1);
+    textbuf_put(b, "\"", 1);
 }
 
-static void put_tiers_full(sbuf *b, const sm_copy *c)
+static void put_tiers_full(textbuf *b, const sm_copy *c)
 {
-    sb_str(b, "[");
+    textbuf_str(b, "[");
     for (int i = 0; i < c->shape->ntiers; i++) {
         const sm_tier *t = &c->shape->tiers[i];
-        sb_str(b, i ? ",{\"id\":\"" : "{\"id\":\"");
-        sb_str(b, t->id);
-        sb_str(b, "\",\"name\":\"");
-        sb_str(b, t->name);
-        sb_str(b, "\",\"price_cents\":");
-        sb_int(b, t->price_cents);
-        sb_str(b, ",\"capacity\":");
-        sb_int(b, t->capacity);
-        sb_str(b, ",\"available\":");
-        sb_int(b, c->tier_avail[i]);
-        sb_str(b, "}");
+        textbuf_str(b, i ? ",{\"id\":\"" : "{\"id\":\"");
+        textbuf_str(b, t->id);
+        textbuf_str(b, "\",\"name\":\"");
+        textbuf_str(b, t->name);
+        textbuf_str(b, "\",\"price_cents\":");
+        textbuf_int(b, t->price_cents);
+        textbuf_str(b, ",\"capacity\":");
+        textbuf_int(b, t->capacity);
+        textbuf_str(b, ",\"available\":");
+        textbuf_int(b, c->tier_avail[i]);
+        textbuf_str(b, "}");
     }
-    sb_str(b, "]");
+    textbuf_str(b, "]");
 }
 
-static void put_tiers_short(sbuf *b, const sm_shape *s, const int *avail)
+static void put_tiers_short(textbuf *b, const sm_shape *s, const int *avail)
 {
-    sb_str(b, "[");
+    textbuf_str(b, "[");
     for (int i = 0; i < s->ntiers; i++) {
-        sb_str(b, i ? ",{\"id\":\"" : "{\"id\":\"");
-        sb_str(b, s->tiers[i].id);
-        sb_str(b, "\",\"available\":");
-        sb_int(b, avail[i]);
-        sb_str(b, "}");
+        textbuf_str(b, i ? ",{\"id\":\"" : "{\"id\":\"");
+        textbuf_str(b, s->tiers[i].id);
+        textbuf_str(b, "\",\"available\":");
+        textbuf_int(b, avail[i]);
+        textbuf_str(b, "}");
     }
-    sb_str(b, "]");
+    textbuf_str(b, "]");
 }
 
-static void put_head(sbuf *b, const sm_copy *c)
+static void put_head(textbuf *b, const sm_copy *c)
 {
-    sb_str(b, "{\"event_id\":");
-    sb_quoted(b, c->event_id);
-    sb_str(b, ",\"version\":");
-    sb_int(b, c->version);
+    textbuf_str(b, "{\"event_id\":");
+    textbuf_json_str(b, c->event_id);
+    textbuf_str(b, ",\"version\":");
+    textbuf_int(b, c->version);
 }
 
 /* The "seats" array of the full view (detailed) and of the live snapshot
  * (id and status only): every on-sale seat, in layout order. */
-static void put_seat_list(sbuf *b, const sm_copy *c, int detailed, cut_list *cuts)
+static void put_seat_list(textbuf *b, const sm_copy *c, int detailed, cut_list *cuts)
 {
     const sm_shape *s = c->shape;
-    sb_str(b, ",\"seats\":[");
+    textbuf_str(b, ",\"seats\":[");
     int first = 1;
     for (int r = 0; r < s->nrows; r++) {
         const sm_row *row = &s->rows[r];
@@ -899,64 +864,64 @@ static void put_seat_list(sbuf *b, const sm_copy *c, int detailed, cut_list *cut
         for (int ord = row->first_ord; ord < row->first_ord + row->nseats; ord++) {
             if (c->status[ord] == 'x')
                 continue;
-            sb_str(b, first ? "{\"id\":" : ",{\"id\":");
+            textbuf_str(b, first ? "{\"id\":" : ",{\"id\":");
             first = 0;
             put_seat_id(b, s, row, ord);
             if (detailed) {
-                sb_str(b, ",\"section\":\"");
-                sb_str(b, sec->id);
-                sb_str(b, "\",\"row\":\"");
-                sb_str(b, row->id);
-                sb_str(b, "\",\"number\":");
-                sb_int(b, ord - row->first_ord + 1);
-                sb_str(b, ",\"price_cents\":");
-                sb_int(b, sec->price_cents);
+                textbuf_str(b, ",\"section\":\"");
+                textbuf_str(b, sec->id);
+                textbuf_str(b, "\",\"row\":\"");
+                textbuf_str(b, row->id);
+                textbuf_str(b, "\",\"number\":");
+                textbuf_int(b, ord - row->first_ord + 1);
+                textbuf_str(b, ",\"price_cents\":");
+                textbuf_int(b, sec->price_cents);
             }
-            sb_str(b, ",\"status\":\"");
-            sb_str(b, status_word(c->status[ord]));
-            sb_str(b, "\"}");
+            textbuf_str(b, ",\"status\":\"");
+            textbuf_str(b, status_word(c->status[ord]));
+            textbuf_str(b, "\"}");
         }
     }
-    sb_str(b, "],\"tiers\":");
+    textbuf_str(b, "],\"tiers\":");
 }
 
-static void render_full(sbuf *b, const sm_copy *c, cut_list *cuts)
+static void render_full(textbuf *b, const sm_copy *c, cut_list *cuts)
 {
     put_head(b, c);
     put_seat_list(b, c, 1, cuts);
     cut_here_if(cuts, b->len, CUT_IF_BIG);
     put_tiers_full(b, c);
-    sb_str(b, "}");
+    textbuf_str(b, "}");
     cut_here_if(cuts, b->len, CUT_ALWAYS);
 }
 
-static void render_compact(sbuf *b, const sm_copy *c, cut_list *cuts)
+static void render_compact(textbuf *b, const sm_copy *c, cut_list *cuts)
 {
     const sm_shape *s = c->shape;
     put_head(b, c);
     size_t at = b->len;
-    sb_put(b, s->compact, s->compact_len);
+    textbuf_put(b, s->compact, s->compact_len);
     for (int i = 0; i < s->nsections; i++) {
         const sm_section *sec = &s->sections[i];
         cut_here_if(cuts, at + s->compact_section_at[i], CUT_IF_BIG);
         for (int r = sec->first_row; sec->has_price && r < sec->first_row + sec->nrows; r++)
-            memcpy(b->p + at + s->compact_row_at[r], c->status + s->rows[r].first_ord, (size_t)s->rows[r].nseats);
+            memcpy(b->buf + at + s->compact_row_at[r], c->status + s->rows[r].first_ord, (size_t)s->rows[r].nseats);
     }
     cut_here_if(cuts, b->len, CUT_IF_BIG);
-    sb_str(b, "],\"tiers\":");
+    textbuf_str(b, "],\"tiers\":");
     put_tiers_full(b, c);
-    sb_str(b, "}");
+    textbuf_str(b, "}");
     cut_here_if(cuts, b->len, CUT_ALWAYS);
 }
 
-static void render_snapshot(sbuf *b, const sm_copy *c)
+static void render_snapshot(textbuf *b, const sm_copy *c)
 {
     const sm_shape *s = c->shape;
-    sb_str(b, "{\"type\":\"snapshot\",\"version\":");
-    sb_int(b, c->version);
+    textbuf_str(b, "{\"type\":\"snapshot\",\"version\":");
+    textbuf_int(b, c->version);
     put_seat_list(b, c, 0, NULL);
     put_tiers_short(b, s, c->tier_avail);
-    sb_str(b, "}");
+    textbuf_str(b, "}");
 }
 
 /* The view's body; the seat views carry their cuts and the map's chunk
@@ -964,7 +929,8 @@ static void render_snapshot(sbuf *b, const sm_copy *c)
 static seatmap_body *render_view(const sm_copy *c, seatmap_view view, gzip_chunks *chunks)
 {
     static const char *const suffix[SEATMAP_VIEW__COUNT] = {"f", "c", NULL};
-    sbuf b = {0};
+    textbuf b;
+    buf_start(&b);
     cut_list cuts = {0};
     if (view == SEATMAP_VIEW_FULL)
         render_full(&b, c, &cuts);
@@ -1049,51 +1015,54 @@ char *seatmap_tiers_json(const char *event_id, seatmap_counts *counts)
         counts->tiers_available += copy.tier_avail[i];
     pthread_mutex_unlock(&m->lock);
 
-    sbuf b = {0};
+    textbuf b;
+    size_t len;
+    buf_start(&b);
     put_tiers_full(&b, &copy);
-    sb_put(&b, "", 1);
     copy_free(&copy);
-    return b.p;
+    return buf_take(&b, &len);
 }
 
 /* --- live change messages ---------------------------------------------- */
 
 static seatmap_body *render_seat_changes(const pubsub_change *c, const sm_shape *s)
 {
-    sbuf b = {0};
-    sb_str(&b, "{\"type\":\"seats\",\"version\":");
-    sb_int(&b, c->version);
-    sb_str(&b, ",\"changes\":[");
+    textbuf b;
+    buf_start(&b);
+    textbuf_str(&b, "{\"type\":\"seats\",\"version\":");
+    textbuf_int(&b, c->version);
+    textbuf_str(&b, ",\"changes\":[");
     int first = 1;
     for (size_t i = 0; i < c->nseats; i++) {
         int ord = c->seats[i].ord;
         if (ord < 0 || (size_t)ord >= s->nseats)
             continue;
-        sb_str(&b, first ? "{\"id\":" : ",{\"id\":");
+        textbuf_str(&b, first ? "{\"id\":" : ",{\"id\":");
         first = 0;
         put_seat_id(&b, s, shape_row_of(s, ord), ord);
-        sb_str(&b, ",\"status\":\"");
-        sb_str(&b, status_word(c->seats[i].status));
-        sb_str(&b, "\"}");
+        textbuf_str(&b, ",\"status\":\"");
+        textbuf_str(&b, status_word(c->seats[i].status));
+        textbuf_str(&b, "\"}");
     }
-    sb_str(&b, "]}");
+    textbuf_str(&b, "]}");
     return body_from(&b, c->version, NULL);
 }
 
 static seatmap_body *render_tier_changes(const pubsub_change *c)
 {
-    sbuf b = {0};
-    sb_str(&b, "{\"type\":\"tiers\",\"version\":");
-    sb_int(&b, c->version);
-    sb_str(&b, ",\"tiers\":[");
+    textbuf b;
+    buf_start(&b);
+    textbuf_str(&b, "{\"type\":\"tiers\",\"version\":");
+    textbuf_int(&b, c->version);
+    textbuf_str(&b, ",\"tiers\":[");
     for (size_t i = 0; i < c->ntiers; i++) {
-        sb_str(&b, i ? ",{\"id\":" : "{\"id\":");
-        sb_quoted(&b, c->tiers[i].tier_id);
-        sb_str(&b, ",\"available\":");
-        sb_int(&b, c->tiers[i].available);
-        sb_str(&b, "}");
+        textbuf_str(&b, i ? ",{\"id\":" : "{\"id\":");
+        textbuf_json_str(&b, c->tiers[i].tier_id);
+        textbuf_str(&b, ",\"available\":");
+        textbuf_int(&b, c->tiers[i].available);
+        textbuf_str(&b, "}");
     }
-    sb_str(&b, "]}");
+    textbuf_str(&b, "]}");
     return body_from(&b, c->version, NULL);
 }
 

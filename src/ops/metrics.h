@@ -12,7 +12,7 @@
 #define TIXIN_OPS_METRICS_H
 
 #include <stddef.h>
-#include "ops/textbuf.h"
+#include "core/textbuf.h"
 
 /* The version `tixin version` prints and tixin_build_info carries. */
 #ifndef TIXIN_VERSION

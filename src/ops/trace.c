@@ -30,7 +30,7 @@
 #include <unistd.h>
 #include "core/log.h"
 #include "ops/metrics.h"
-#include "ops/textbuf.h"
+#include "core/textbuf.h"
 
 #define QUEUE_CAP 4096
 #define FLUSH_MS 1000

@@ -3,7 +3,7 @@
  * KiB costs a handful of reallocs; a failed allocation marks the buffer
  * rather than returning errors from every append.
  */
-#include "ops/textbuf.h"
+#include "core/textbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +65,19 @@ void textbuf_put(textbuf *t, const char *s, size_t n)
     t->len += n; /* the NUL is written by textbuf_take */
 }
 
+void textbuf_str(textbuf *t, const char *s)
+{
+    textbuf_put(t, s, strlen(s));
+}
+
+char *textbuf_extend(textbuf *t, size_t n)
+{
+    if (reserve(t, n) != 0)
+        return NULL;
+    t->len += n;
+    return t->buf + t->len - n;
+}
+
 void textbuf_int(textbuf *t, long long v)
 {
     char tmp[24];
@@ -79,10 +92,9 @@ void textbuf_int(textbuf *t, long long v)
     textbuf_put(t, tmp + sizeof(tmp) - n, (size_t)n);
 }
 
-void textbuf_json_str(textbuf *t, const char *s)
+void textbuf_json_chars(textbuf *t, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    textbuf_put(t, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
         size_t run = 0; /* bytes that need no escape, copied at once */
         while (p[run] && p[run] >= 0x20 && p[run] != '"' && p[run] != '\\')
@@ -98,6 +110,12 @@ void textbuf_json_str(textbuf *t, const char *s)
             p++;
         }
     }
+}
+
+void textbuf_json_str(textbuf *t, const char *s)
+{
+    textbuf_put(t, "\"", 1);
+    textbuf_json_chars(t, s);
     textbuf_put(t, "\"", 1);
 }
 
