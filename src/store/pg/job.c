@@ -280,10 +280,33 @@ static void rollback(pg_conn *pc)
         pg_cmd(pc, "ROLLBACK");
 }
 
-/* One attempt: E_OK with *r (committed and published), or a failure
- * (rolled back). */
-static err_code attempt(pg_store *s, pg_conn *pc, store_job *j, json_t **r)
+typedef err_code (*attempt_fn)(pg_store *s, pg_conn *pc, void *what, json_t **r);
+
+/* Attempts until one succeeds or fails in a way that may not be retried
+ * (serialization failure, deadlock, the session ended: pg_conn_retryable()),
+ * at most PG_RETRIES, with the publishing of changes held meanwhile
+ * (pg_publish_begin()) when the work changes seats. */
+static err_code with_retries(pg_store *s, pg_conn *pc, int seats, attempt_fn fn, void *what, json_t **r)
 {
+    err_code e = E_INTERNAL;
+    if (seats)
+        pg_publish_begin(s);
+    for (int i = 0; i < PG_RETRIES; i++) {
+        pc->last_retryable = 0;
+        e = fn(s, pc, what, r);
+        if (e == E_OK || !pg_conn_retryable(pc))
+            break;
+    }
+    if (seats)
+        pg_publish_end(s);
+    return e;
+}
+
+/* One attempt of a job (what): E_OK with *r (committed and published), or
+ * a failure (rolled back). */
+static err_code attempt(pg_store *s, pg_conn *pc, void *what, json_t **r)
+{
+    store_job *j = what;
     *r = NULL;
     if (pg_conn_ready(pc) != 0)
         return E_UNAVAILABLE;
@@ -326,20 +349,9 @@ static err_code replica_read(pg_conn *rc, pg_conn *pc, store_job *j)
 void pg_run_job(pg_store *s, pg_conn *pc, pg_conn *rc, store_job *j)
 {
     json_t *r = NULL;
-    err_code e = E_INTERNAL;
     if (replica_read(rc, pc, j) == E_OK)
         return;
-    int seats = (ops[j->op].flags & SEATS) != 0;
-    if (seats)
-        pg_publish_begin(s);
-    for (int i = 0; i < PG_RETRIES; i++) {
-        pc->last_retryable = 0;
-        e = attempt(s, pc, j, &r);
-        if (e == E_OK || !pg_conn_retryable(pc))
-            break;
-    }
-    if (seats)
-        pg_publish_end(s);
+    err_code e = with_retries(s, pc, (ops[j->op].flags & SEATS) != 0, attempt, j, &r);
     if (e != E_OK) {
         j->err = e;
         return;
@@ -422,10 +434,12 @@ err_code pg_batch_result_check(err_code e, const json_t *r)
     return e == E_OK && !json_is_array(json_object_get(r, "answers")) ? E_INTERNAL : e;
 }
 
-/* One attempt: E_OK with *r {answers, changes} (committed and published),
- * or a failure (nothing committed: one statement in autocommit). */
-static err_code batch_attempt(pg_store *s, pg_conn *pc, const char *jobs_text, json_t **r)
+/* One attempt of a batch (what: its jobs as JSON text): E_OK with *r
+ * {answers, changes} (committed and published), or a failure (nothing
+ * committed: one statement in autocommit). */
+static err_code batch_attempt(pg_store *s, pg_conn *pc, void *what, json_t **r)
 {
+    const char *jobs_text = what;
     *r = NULL;
     if (pg_conn_ready(pc) != 0)
         return E_UNAVAILABLE;
@@ -489,15 +503,7 @@ int pg_run_batch(pg_store *s, pg_conn *pc, store_job **jobs, int n)
     char *text = pg_batch_text(jobs, n);
     pg_count_batch(n);
     json_t *r = NULL;
-    err_code e = E_INTERNAL;
-    pg_publish_begin(s);
-    for (int k = 0; k < PG_RETRIES; k++) {
-        pc->last_retryable = 0;
-        e = batch_attempt(s, pc, text, &r);
-        if (e == E_OK || !pg_conn_retryable(pc))
-            break;
-    }
-    pg_publish_end(s);
+    err_code e = with_retries(s, pc, 1, batch_attempt, text, &r);
     free(text);
     int nagain = pg_batch_answers(jobs, n, e, r);
     json_decref(r);
