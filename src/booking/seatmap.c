@@ -46,7 +46,9 @@
 /* --- rendering buffers (core/textbuf.c) -------------------------------- */
 
 /* Running out of memory while rendering a seat map aborts, as every other
- * allocation here does: a half-made view must never be served. */
+ * allocation here does: a half-made view must never be served. textbuf
+ * marks a failed append; taking the text then aborts, and so does a failed
+ * textbuf_extend() (its bytes are written at once). */
 static void buf_start(textbuf *b)
 {
     if (textbuf_init(b, 256) != 0)
@@ -900,12 +902,15 @@ static void render_compact(textbuf *b, const sm_copy *c, cut_list *cuts)
     const sm_shape *s = c->shape;
     put_head(b, c);
     size_t at = b->len;
-    textbuf_put(b, s->compact, s->compact_len);
+    char *tpl = textbuf_extend(b, s->compact_len); /* the template, statuses written in place */
+    if (tpl == NULL)
+        abort();
+    memcpy(tpl, s->compact, s->compact_len);
     for (int i = 0; i < s->nsections; i++) {
         const sm_section *sec = &s->sections[i];
         cut_here_if(cuts, at + s->compact_section_at[i], CUT_IF_BIG);
         for (int r = sec->first_row; sec->has_price && r < sec->first_row + sec->nrows; r++)
-            memcpy(b->buf + at + s->compact_row_at[r], c->status + s->rows[r].first_ord, (size_t)s->rows[r].nseats);
+            memcpy(tpl + s->compact_row_at[r], c->status + s->rows[r].first_ord, (size_t)s->rows[r].nseats);
     }
     cut_here_if(cuts, b->len, CUT_IF_BIG);
     textbuf_str(b, "],\"tiers\":");

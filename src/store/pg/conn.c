@@ -43,7 +43,8 @@ static void quiet(void *arg, const char *message)
     (void)arg, (void)message; /* NOTICEs (e.g. "already exists, skipping") are not news */
 }
 
-static const char *const connect_keys[] = {"dbname", "connect_timeout", "application_name", "hostaddr", NULL};
+static const char *const connect_keys[] = {"dbname", "connect_timeout", "application_name",
+                                           "host", "port", "hostaddr", NULL};
 
 void pg_connect_error(PGconn *c, char *err, size_t errlen)
 {
@@ -65,28 +66,29 @@ static PGconn *connected(PGconn *c, int ok, char *err, size_t errlen)
     return c;
 }
 
-/* hostaddr (NULL: libpq resolves host itself) after dbname, the URL, which
- * libpq expands: a hostaddr here overrides the URL's. wait: connected, or
- * a non-blocking connect under way. */
-static PGconn *open_conn(const char *url, const char *hostaddr, int wait, char *err, size_t errlen)
+/* After dbname (the URL, which libpq expands): host, port and hostaddr
+ * (h NULL: the URL's, resolved by libpq) override the URL's. wait:
+ * connected, or a non-blocking connect under way. */
+static PGconn *open_conn(const char *url, const pg_hosts *h, int wait, char *err, size_t errlen)
 {
-    const char *vals[] = {url, PG_CONNECT_TIMEOUT_TEXT, "tixin", hostaddr, NULL};
+    const char *vals[] = {url, PG_CONNECT_TIMEOUT_TEXT, "tixin", h ? h->host : NULL, h ? h->port : NULL,
+                          h ? h->hostaddr : NULL, NULL};
     PGconn *c = wait ? PQconnectdbParams(connect_keys, vals, 1) : PQconnectStartParams(connect_keys, vals, 1);
     int ok = c != NULL && (wait ? PQstatus(c) == CONNECTION_OK : PQstatus(c) != CONNECTION_BAD);
     return connected(c, ok, err, errlen);
 }
 
-/* A connection of the store's threads: at the address hostaddr.c gives for
- * url's host names, never after a lookup on this thread. */
+/* A connection of the store's threads: to the addresses hostaddr.c gives
+ * for url's host names, never after a lookup on this thread. */
 static PGconn *open_resolved(const char *url, int wait, char *err, size_t errlen)
 {
-    char addr[PG_HOSTADDR_MAX];
-    int named = pg_resolve_hostaddr(url, addr, sizeof(addr));
+    pg_hosts h;
+    int named = pg_resolve_hosts(url, &h);
     if (named < 0) {
         snprintf(err, errlen, "cannot connect to PostgreSQL: its host name is not resolved yet");
         return NULL;
     }
-    return open_conn(url, named ? addr : NULL, wait, err, errlen);
+    return open_conn(url, named ? &h : NULL, wait, err, errlen);
 }
 
 PGconn *pg_connect_plain(const char *url, char *err, size_t errlen)

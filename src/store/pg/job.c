@@ -282,9 +282,9 @@ static void rollback(pg_conn *pc)
 
 typedef err_code (*attempt_fn)(pg_store *s, pg_conn *pc, void *what, json_t **r);
 
-/* Attempts until one succeeds or fails in a way that may not be retried
- * (serialization failure, deadlock, the session ended: pg_conn_retryable()),
- * at most PG_RETRIES, with the publishing of changes held meanwhile
+/* Attempts, at most PG_RETRIES, while an attempt fails in a way that may
+ * be retried (pg_conn_retryable(): a serialization failure, a deadlock, the
+ * session ended), with the publishing of changes held meanwhile
  * (pg_publish_begin()) when the work changes seats. */
 static err_code with_retries(pg_store *s, pg_conn *pc, int seats, attempt_fn fn, void *what, json_t **r)
 {

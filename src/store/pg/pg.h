@@ -84,12 +84,16 @@ err_code pg_result_json(PGconn *c, const char *stmt, const PGresult *r, json_t *
 
 /* --- host names, looked up off the loops (hostaddr.c) ---------------------- */
 
-#define PG_HOSTADDR_MAX 1024
-/* The "hostaddr" for connecting to url's hosts without a lookup on this
- * thread: 1 and addr filled (one entry per host, empty for hosts that need
- * no lookup), 0 when no host of url needs one (pass no hostaddr), -1 when
- * an address is not known yet (a lookup runs in the background). */
-int pg_resolve_hostaddr(const char *url, char *addr, size_t len);
+/* libpq's host, port and hostaddr lists for a connect without a lookup. */
+typedef struct {
+    char host[1024], port[256], hostaddr[1024];
+    int n; /* entries */
+} pg_hosts;
+/* The lists for connecting to url's hosts without a lookup on this thread
+ * (every address of a name, each as an entry of its own): 1 and h filled,
+ * 0 when no host of url needs a lookup (pass none of them), -1 when no
+ * host has an address yet (a lookup runs in the background). */
+int pg_resolve_hosts(const char *url, pg_hosts *h);
 /* A connect with those addresses failed (pg_conn_failed()): look url's
  * names up again, in the background. */
 void pg_resolve_again(const char *url);
