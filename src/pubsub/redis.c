@@ -526,7 +526,8 @@ static void conn_lost(rconn *c, const char *why)
 {
     if (c->up || c->backoff_ms >= BACKOFF_MAX_MS || c->backoff_ms == BACKOFF_MIN_MS)
         log_msg(LOG_WARN, "redis %s %s:%d: %s", c->name, R.host, R.port, why);
-    resolve_again(R.host); /* Redis may have moved to another address */
+    if (!c->up)
+        resolve_again(R.host); /* a connect failed: Redis may have moved to another address */
     c->ac = NULL;
     c->up = 0;
     c->ping_sent = 0;
