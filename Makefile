@@ -30,7 +30,7 @@ ASAN_OBJ := $(SRC:%.c=$(ASAN_DIR)/%.o)
 REL_LIB_OBJ := $(LIB_SRC:%.c=$(REL_DIR)/%.o)
 ASAN_LIB_OBJ := $(LIB_SRC:%.c=$(ASAN_DIR)/%.o)
 
-.PHONY: all release asan unit test clean
+.PHONY: all release asan unit test clean bench
 
 all: release
 release: $(B)/tixin
@@ -77,6 +77,13 @@ $(B)/unit-tests: $(UNIT_SRC) $(ASAN_LIB_OBJ) $(GEN_ASAN)
 
 unit: $(B)/unit-tests
 	$(B)/unit-tests
+
+# bench/run --ceiling: a server that answers the bench's mix with canned
+# bytes, to measure the benchmark's own ceiling (bench/null-server.c).
+bench: $(B)/bench-null-server
+$(B)/bench-null-server: bench/null-server.c
+	@mkdir -p $(B)
+	$(CC) -std=gnu11 $(WARN) -O2 -o $@ $< -lpthread
 
 test: release asan $(B)/unit-tests
 	B=$(B) tests/run
