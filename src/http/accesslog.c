@@ -162,7 +162,9 @@ static size_t format_line(char *out, http_reqctx *rc, h2o_req_t *req, double sec
         PUT_LIT(&l, "\",\"trace_id\":\"");
         put(&l, tid, 32);
     }
-    PUT_LIT(&l, "\",\"method\":\"");
+    PUT_LIT(&l, "\",\"worker\":"); /* which loop: connections are spread over them */
+    put_uint(&l, (uint64_t)rc->worker, 1);
+    PUT_LIT(&l, ",\"method\":\"");
     put_escaped(&l, req->input.method.base, req->input.method.len);
     PUT_LIT(&l, "\",\"path\":\"");
     put_escaped(&l, req->input.path.base, req->input.path.len < 512 ? req->input.path.len : 512);

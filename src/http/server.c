@@ -1,11 +1,17 @@
 /*
  * server.c - the listening socket, the worker loops and graceful shutdown.
  *
- * One listening socket is shared by N worker threads; each has its own
- * h2o evloop and context (one shared globalconf), its own dup() of the
- * listening fd (so each can close its listener on its own), and one
- * h2o_multithread queue carrying two receivers: finished tasks coming back
- * (core/task.h) and control messages from the main thread.
+ * Each of the N worker threads has its own listening socket on the same
+ * address (SO_REUSEPORT), its own h2o evloop and context (one shared
+ * globalconf) and one h2o_multithread queue carrying two receivers:
+ * finished tasks coming back (core/task.h) and control messages from the
+ * main thread. Own sockets, because with one shared socket whichever loop
+ * woke first took the new connections: 1,000 connections were split about
+ * 1:2 between two loops, so one loop queued twice the work of the other.
+ * The kernel spreads connections over a SO_REUSEPORT group by a hash of
+ * their addresses. A probe bind without SO_REUSEPORT first keeps "address
+ * in use" an error: a second tixin on the same port would otherwise join
+ * the group and silently take half the connections.
  *
  * Signals are never handled asynchronously: SIGTERM/SIGINT are blocked in
  * every thread (main blocks them before starting any thread) and the main
@@ -34,7 +40,7 @@
 #include "ops/obs.h"
 
 #define MAX_HOOKS 8
-#define ACCEPT_BATCH 4
+#define ACCEPT_BATCH 16
 #define DRAIN_TIMEOUT_MS 10000
 #define CLOSE_IDLE_TIMEOUT_MS 1000
 
@@ -110,8 +116,53 @@ void server_pending_add(int worker, int delta)
 
 /* --- listening ---------------------------------------------------------- */
 
-/* "host:port" or "[v6]:port" or ":port"; returns the bound fd or -1. */
-static int open_listener(const char *listen_addr)
+/* close() that leaves errno to the failure being reported. */
+static void close_keeping_errno(int fd)
+{
+    int e = errno;
+    if (fd != -1)
+        close(fd);
+    errno = e;
+}
+
+static int listen_socket(const struct sockaddr *addr, socklen_t len, int reuseport)
+{
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+    if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) || bind(fd, addr, len) != 0 ||
+        listen(fd, 4096) != 0 || fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
+        close_keeping_errno(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* n sockets listening on the address, in one SO_REUSEPORT group, after a
+ * probe that fails if anything listens there already (and that picks the
+ * port for all when the address says port 0). 0, or -1 with none open. */
+static int open_group(const struct sockaddr *addr, socklen_t len, int *fds, int n)
+{
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    int probe = listen_socket(addr, len, 0);
+    if (probe == -1 || getsockname(probe, (struct sockaddr *)&bound, &blen) != 0) {
+        close_keeping_errno(probe);
+        return -1;
+    }
+    close(probe);
+    for (int i = 0; i < n; i++) {
+        fds[i] = listen_socket((struct sockaddr *)&bound, blen, 1);
+        if (fds[i] == -1) {
+            while (i-- > 0)
+                close_keeping_errno(fds[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* "host:port" or "[v6]:port" or ":port": n listening fds into fds; 0 or -1. */
+static int open_listeners(const char *listen_addr, int *fds, int n)
 {
     char host[256];
     const char *colon = strrchr(listen_addr, ':');
@@ -131,39 +182,40 @@ static int open_listener(const char *listen_addr)
         log_msg(LOG_ERROR, "cannot resolve %s: %s", listen_addr, gai_strerror(rc));
         return -1;
     }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
-    if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0 ||
-        fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
+    rc = open_group(res->ai_addr, res->ai_addrlen, fds, n);
+    if (rc != 0)
         log_msg(LOG_ERROR, "cannot listen on %s: %s", listen_addr, strerror(errno));
-        if (fd != -1)
-            close(fd);
-        fd = -1;
-    }
     freeaddrinfo(res);
-    return fd;
+    return rc;
 }
 
-/* Accept what is pending, but at most ACCEPT_BATCH per wake-up: every
- * loop polls the shared listener (level-triggered), so leaving the rest
- * makes the other loops take their share. Draining the backlog in one go
- * let the first loop to wake take ~80% of a 1,000-connection burst. */
-static void on_accept(h2o_socket_t *listener, const char *err)
+/* Accept at most max pending connections (h2o takes one per call). */
+static void accept_some(worker_t *w, int max)
 {
-    worker_t *w = listener->data;
     h2o_socket_t *sock;
-    if (err != NULL)
-        return;
-    for (int i = 0; i < ACCEPT_BATCH && (sock = h2o_evloop_socket_accept(listener)) != NULL; i++)
+    for (int i = 0; i < max && (sock = h2o_evloop_socket_accept(w->listener)) != NULL; i++)
         h2o_accept(&w->accept_ctx, sock);
 }
 
+/* At most ACCEPT_BATCH per wake-up, so that a burst of connections does
+ * not hold up the requests of this loop (the listener is level-triggered:
+ * the rest comes at the next turn). */
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    if (err == NULL)
+        accept_some(listener->data, ACCEPT_BATCH);
+}
+
+/* The kernel queued connections on this loop's own socket, and no other
+ * loop can take them: they are accepted (and answered with "Connection:
+ * close") before the socket closes, not reset. */
 static void close_listener(worker_t *w)
 {
     if (w->listener == NULL)
         return;
+    accept_some(w, INT32_MAX);
     h2o_socket_read_stop(w->listener);
-    h2o_socket_close(w->listener); /* closes this worker's dup of the fd */
+    h2o_socket_close(w->listener);
     w->listener = NULL;
 }
 
@@ -341,12 +393,8 @@ static void log_listening(const char *addr)
         log_line(line, (size_t)n);
 }
 
-static int start_workers(const config_t *cfg, int listen_fd)
+static int start_workers(const config_t *cfg, int *listen_fds)
 {
-    nworkers = cfg->threads > 0 ? cfg->threads : 1;
-    workers = calloc((size_t)nworkers, sizeof(*workers));
-    if (workers == NULL)
-        return -1;
     router_freeze(); /* route labels first: metrics sizes its tables by them */
     metrics_init(nworkers);
     if (obs_start(cfg) != 0)
@@ -354,12 +402,13 @@ static int start_workers(const config_t *cfg, int listen_fd)
     accesslog_init(cfg->access_log_every, nworkers);
     for (int i = 0; i < nworkers; i++) {
         workers[i].index = i;
-        workers[i].listen_fd = dup(listen_fd);
-        if (workers[i].listen_fd == -1 || pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+        workers[i].listen_fd = listen_fds[i];
+        if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
             log_msg(LOG_ERROR, "cannot start worker %d: %s", i, strerror(errno));
             nworkers = i;
             return -1;
         }
+        listen_fds[i] = -1; /* the worker's now */
         workers[i].started = 1;
     }
     return 0;
@@ -392,11 +441,21 @@ int server_run(const config_t *cfg)
     if (static_load(cfg->web_root) != 0)
         return -1;
     router_set_fallback(static_serve);
-    int fd = open_listener(cfg->listen);
-    if (fd == -1)
+    nworkers = cfg->threads > 0 ? cfg->threads : 1;
+    workers = calloc((size_t)nworkers, sizeof(*workers));
+    int *fds = calloc((size_t)nworkers, sizeof(*fds));
+    if (workers == NULL || fds == NULL || open_listeners(cfg->listen, fds, nworkers) != 0) {
+        free(fds);
+        free(workers);
+        workers = NULL;
+        nworkers = 0;
         return -1;
-    int rc = start_workers(cfg, fd);
-    close(fd);
+    }
+    int nfds = nworkers, rc = start_workers(cfg, fds);
+    for (int i = 0; i < nfds; i++) /* those of workers that did not start */
+        if (fds[i] != -1)
+            close(fds[i]);
+    free(fds);
     if (rc == 0) {
         log_listening(cfg->listen);
         int sig = wait_for_stop_signal(&stop_set);
