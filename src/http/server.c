@@ -382,6 +382,22 @@ static int wait_for_stop_signal(const sigset_t *set)
     return sig;
 }
 
+/* "host:port" of a listening socket as bound: the port picked when the
+ * address said port 0. Falls back to the configured address. */
+static void bound_address(int fd, const char *configured, char *out, size_t len)
+{
+    struct sockaddr_storage a;
+    socklen_t alen = sizeof(a);
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    if (getsockname(fd, (struct sockaddr *)&a, &alen) != 0 ||
+        getnameinfo((struct sockaddr *)&a, alen, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(out, len, "%s", configured);
+        return;
+    }
+    snprintf(out, len, a.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
 static void log_listening(const char *addr)
 {
     char ts[40], line[512];
@@ -451,13 +467,15 @@ int server_run(const config_t *cfg)
         nworkers = 0;
         return -1;
     }
+    char addr[NI_MAXHOST + NI_MAXSERV + 4];
+    bound_address(fds[0], cfg->listen, addr, sizeof(addr));
     int nfds = nworkers, rc = start_workers(cfg, fds);
     for (int i = 0; i < nfds; i++) /* those of workers that did not start */
         if (fds[i] != -1)
             close(fds[i]);
     free(fds);
     if (rc == 0) {
-        log_listening(cfg->listen);
+        log_listening(addr);
         int sig = wait_for_stop_signal(&stop_set);
         log_msg(LOG_INFO, "received %s: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
     }

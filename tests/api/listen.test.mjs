@@ -70,3 +70,24 @@ test('a second tixin on the same port fails with "address in use"; the first kee
     s.destroy();
   }
 });
+
+test('--listen 127.0.0.1:0 logs the port it picked, and every connection reaches a loop there', { skip: EXTERNAL_SKIP }, async () => {
+  const db = path.join(srv.dir, 'port0.db');
+  const p = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--database', `sqlite:${db}`, '--threads', '2'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.on('data', (d) => { out += d; });
+  p.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise((resolve) => p.on('exit', (c, sig) => resolve(c ?? sig)));
+  try {
+    const url = await eventually(() => /"msg":"listening","url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out)?.[1],
+      { timeoutMs: 10000, what: 'the listening line' });
+    const port = Number(url);
+    assert.ok(port > 0, `listening on port ${url}`);
+    for (let i = 0; i < 16; i++) (await connectAndAsk(port, `port0-${i}`)).destroy();
+  } finally {
+    p.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, out);
+  for (const f of [db, `${db}-wal`, `${db}-shm`]) fs.rmSync(f, { force: true });
+});
