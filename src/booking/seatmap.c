@@ -102,13 +102,15 @@ seatmap_body *seatmap_body_new(char *data, size_t len, int64_t version)
     return body_new(data, len, version, NULL);
 }
 
-void seatmap_body_set_chunks(seatmap_body *b, size_t *cuts, int ncuts, gzip_chunks *chunks)
+void seatmap_body_set_chunks(seatmap_body *b, size_t *cuts, unsigned char *stored, int ncuts, gzip_chunks *chunks)
 {
     if (chunks == NULL || ncuts <= 0) {
         free(cuts);
+        free(stored);
         return;
     }
     b->cuts = cuts;
+    b->stored = stored;
     b->ncuts = ncuts;
     b->chunks = chunks;
 }
@@ -125,6 +127,7 @@ void seatmap_body_unref(seatmap_body *b)
     free(b->data);
     free(b->gz);
     free(b->cuts);
+    free(b->stored);
     free(b);
 }
 
@@ -137,7 +140,7 @@ const char *seatmap_body_gzip(seatmap_body *b, size_t *len)
     char *gz = __atomic_load_n(&b->gz, __ATOMIC_ACQUIRE);
     if (gz == NULL) {
         size_t n = 0;
-        char *mine = b->chunks != NULL ? gzip_chunked(b->chunks, b->data, b->len, b->cuts, b->ncuts, &n)
+        char *mine = b->chunks != NULL ? gzip_chunked(b->chunks, b->data, b->len, b->cuts, b->stored, b->ncuts, &n)
                                        : gzip_malloc(b->data, b->len, &n);
         if (mine == NULL)
             return NULL;
@@ -944,7 +947,7 @@ static seatmap_body *render_view(const sm_copy *c, seatmap_view view, gzip_chunk
     else
         render_snapshot(&b, c);
     seatmap_body *body = body_from(&b, c->version, suffix[view]);
-    seatmap_body_set_chunks(body, cuts.at, cuts.n, chunks);
+    seatmap_body_set_chunks(body, cuts.at, NULL, cuts.n, chunks);
     return body;
 }
 

@@ -63,6 +63,7 @@ struct seatmap_body {
      * change re-deflates only its section: core/gzip.c) and the map's
      * cache of deflated chunks for this view (the map's, borrowed) */
     size_t *cuts;
+    unsigned char *stored;   /* NULL, or per chunk: volatile, sent stored (gzip.h) */
     int ncuts;
     struct gzip_chunks *chunks;
 };
@@ -74,8 +75,11 @@ void seatmap_body_unref(seatmap_body *b);
 /* The gzip copy (made on first call, then shared); NULL if zlib failed. */
 const char *seatmap_body_gzip(seatmap_body *b, size_t *len);
 /* A body's chunks (cuts[i] ends chunk i, the last is b->len; malloc'd,
- * taken over) and the cache their deflated runs go to (not owned). */
-void seatmap_body_set_chunks(seatmap_body *b, size_t *cuts, int ncuts, struct gzip_chunks *chunks);
+ * taken over), which of them are volatile (stored: NULL or malloc'd, taken
+ * over; see gzip_chunked()) and the cache their deflated runs go to (not
+ * owned: it must outlive every use of the body's gzip copy). */
+void seatmap_body_set_chunks(seatmap_body *b, size_t *cuts, unsigned char *stored, int ncuts,
+                             struct gzip_chunks *chunks);
 /* The cache of the event page's deflated chunks (api/browse.c: the page's
  * fixed part is deflated once, only its availability each version); it
  * lives as long as the event's map; NULL when the event has no map. */

@@ -19,6 +19,13 @@
  * back-reference crosses a chunk). The member is then header + chunks +
  * an empty final block + CRC-32 (crc32_combine of the chunks' CRCs) +
  * length. A changed seat costs one section's chunk (about a kilobyte).
+ *
+ * Stored chunks (gzip_chunked() with stored flags): a small part that
+ * changes at every version (an event page's tiers and counts after its
+ * fixed text) goes out as a stored block, its bytes as they are. Deflating
+ * a few hundred bytes saves a few dozen but costs a stream reset and a
+ * block every time (~35,000 instructions per event page); a stored block
+ * costs a copy.
  */
 #include "core/gzip.h"
 
@@ -133,9 +140,10 @@ void gzip_thread_done(void)
 /* --- chunked gzip ---------------------------------------------------------- */
 
 typedef struct {
-    char *plain, *z; /* the chunk's bytes and their deflate run (malloc'd) */
+    char *plain, *z; /* the chunk's bytes and their run (malloc'd) */
     size_t plain_len, z_len;
     uLong crc;
+    int stored;      /* z is stored blocks, not deflated */
 } chunk;
 
 struct gzip_chunks {
@@ -152,12 +160,16 @@ gzip_chunks *gzip_chunks_new(void)
     return c;
 }
 
+static void chunk_free(chunk *k)
+{
+    free(k->plain);
+    free(k->z);
+}
+
 static void chunks_clear(gzip_chunks *c)
 {
-    for (int i = 0; i < c->n; i++) {
-        free(c->chunks[i].plain);
-        free(c->chunks[i].z);
-    }
+    for (int i = 0; i < c->n; i++)
+        chunk_free(&c->chunks[i]);
     free(c->chunks);
     c->chunks = NULL;
     c->n = 0;
@@ -172,6 +184,26 @@ void gzip_chunks_free(gzip_chunks *c)
     free(c);
 }
 
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static char *dup_bytes(const char *p, size_t n)
+{
+    return memcpy(xmalloc(n), p, n);
+}
+
+/* Replaces chunk k with its new run (taken over) and a copy of its bytes. */
+static void chunk_set(chunk *k, int stored, const char *data, size_t len, char *z, size_t z_len)
+{
+    chunk_free(k);
+    *k = (chunk){dup_bytes(data, len), z, len, z_len, crc32(0L, (const Bytef *)data, (uInt)len), stored};
+}
+
 /* (Re)deflates chunk k from data: 0, or -1 when zlib failed. */
 static int chunk_deflate(chunk *k, const char *data, size_t len)
 {
@@ -179,27 +211,43 @@ static int chunk_deflate(chunk *k, const char *data, size_t len)
     if (zs == NULL)
         return -1;
     size_t cap = deflateBound(zs, len) + 16; /* + the sync flush marker */
-    char *z = malloc(cap), *plain = malloc(len ? len : 1);
-    if (z == NULL || plain == NULL)
-        abort();
+    char *z = xmalloc(cap);
     zs->next_in = (Bytef *)data;
     zs->avail_in = (uInt)len;
     zs->next_out = (Bytef *)z;
     zs->avail_out = (uInt)cap;
     if (deflate(zs, Z_SYNC_FLUSH) != Z_OK || zs->avail_in != 0) {
         free(z);
-        free(plain);
         return -1;
     }
-    memcpy(plain, data, len);
-    free(k->z);
-    free(k->plain);
-    *k = (chunk){plain, z, len, cap - zs->avail_out, crc32(0L, (const Bytef *)data, (uInt)len)};
+    chunk_set(k, 0, data, len, z, cap - zs->avail_out);
     return 0;
 }
 
+/* Chunk k as stored blocks (at most 65,535 bytes each): a 5-byte header
+ * (not final, type 0, then LEN and its complement) and the bytes. Every
+ * run before it ends on a byte boundary, as a stored block must start. */
+static void chunk_store(chunk *k, const char *data, size_t len)
+{
+    size_t nblocks = len / 65535 + 1, at = 0;
+    unsigned char *z = xmalloc(len + 5 * nblocks), *p = z;
+    do {
+        size_t n = len - at < 65535 ? len - at : 65535;
+        *p++ = 0;
+        *p++ = (unsigned char)(n & 0xff);
+        *p++ = (unsigned char)(n >> 8);
+        *p++ = (unsigned char)(~n & 0xff);
+        *p++ = (unsigned char)((~n >> 8) & 0xff);
+        memcpy(p, data + at, n);
+        p += n;
+        at += n;
+    } while (at < len);
+    chunk_set(k, 1, data, len, (char *)z, (size_t)(p - z));
+}
+
 /* Brings the cache to data's chunks; the compressed size, or -1. */
-static long chunks_update(gzip_chunks *c, const char *data, const size_t *cuts, int ncuts)
+static long chunks_update(gzip_chunks *c, const char *data, const size_t *cuts, const unsigned char *stored,
+                          int ncuts)
 {
     if (c->n != ncuts) {
         chunks_clear(c);
@@ -212,8 +260,12 @@ static long chunks_update(gzip_chunks *c, const char *data, const size_t *cuts, 
     for (int i = 0; i < ncuts; i++) {
         size_t from = i ? cuts[i - 1] : 0, len = cuts[i] - from;
         chunk *k = &c->chunks[i];
-        int same = k->z != NULL && k->plain_len == len && memcmp(k->plain, data + from, len) == 0;
-        if (!same && chunk_deflate(k, data + from, len) != 0)
+        int store = stored != NULL && stored[i];
+        int same = k->z != NULL && k->stored == store && k->plain_len == len &&
+                   memcmp(k->plain, data + from, len) == 0;
+        if (!same && store)
+            chunk_store(k, data + from, len);
+        else if (!same && chunk_deflate(k, data + from, len) != 0)
             return -1;
         total += (long)k->z_len;
     }
@@ -251,12 +303,13 @@ static char *chunks_member(const gzip_chunks *c, size_t len, long zlen, size_t *
     return (char *)out;
 }
 
-char *gzip_chunked(gzip_chunks *c, const char *data, size_t len, const size_t *cuts, int ncuts, size_t *out_len)
+char *gzip_chunked(gzip_chunks *c, const char *data, size_t len, const size_t *cuts, const unsigned char *stored,
+                   int ncuts, size_t *out_len)
 {
     if (ncuts <= 0 || cuts[ncuts - 1] != len)
         return gzip_malloc(data, len, out_len);
     pthread_mutex_lock(&c->lock);
-    long zlen = chunks_update(c, data, cuts, ncuts);
+    long zlen = chunks_update(c, data, cuts, stored, ncuts);
     char *out = zlen < 0 ? NULL : chunks_member(c, len, zlen, out_len);
     pthread_mutex_unlock(&c->lock);
     return out;

@@ -24,11 +24,16 @@ char *gzip_malloc(const char *data, size_t len, size_t *out_len);
  * its plain bytes, and the next call deflates again only the chunks whose
  * bytes differ: the rest of the member is copied and the CRC combined.
  * The output is one ordinary gzip member. The cache locks itself; the
- * result is malloc'd (the caller frees it), NULL on failure. */
+ * result is malloc'd (the caller frees it), NULL on failure.
+ *
+ * stored (NULL, or one flag per chunk) marks small chunks that change at
+ * nearly every call: those go out as stored blocks, their bytes as they
+ * are, instead of being deflated again each time (see gzip.c). */
 typedef struct gzip_chunks gzip_chunks;
 gzip_chunks *gzip_chunks_new(void);
 void gzip_chunks_free(gzip_chunks *c);
-char *gzip_chunked(gzip_chunks *c, const char *data, size_t len, const size_t *cuts, int ncuts, size_t *out_len);
+char *gzip_chunked(gzip_chunks *c, const char *data, size_t len, const size_t *cuts, const unsigned char *stored,
+                   int ncuts, size_t *out_len);
 
 /* Frees the calling thread's stream now (threads that end free theirs
  * anyway; the main thread calls this before exit so leak checks stay quiet). */

@@ -66,7 +66,7 @@ static void gzip_chunked_matches_input_at_every_change(void)
                 status[(round * 7919 + k * 104729) % 10000] = "fhs"[(round + k) % 3];
         size_t len = fake_map(buf, sizeof(buf), cuts, status);
         size_t n = 0;
-        char *gz = gzip_chunked(c, buf, len, cuts, 22, &n);
+        char *gz = gzip_chunked(c, buf, len, cuts, NULL, 22, &n);
         CHECK(gz != NULL);
         if (gz != NULL)
             CHECK_INT(inflates_to(gz, n, buf, len), 0);
@@ -76,7 +76,7 @@ static void gzip_chunked_matches_input_at_every_change(void)
     /* a different number of chunks (a new layout) starts the cache over */
     size_t one = strlen("{}");
     size_t n = 0;
-    char *gz = gzip_chunked(c, "{}", one, &one, 1, &n);
+    char *gz = gzip_chunked(c, "{}", one, &one, NULL, 1, &n);
     CHECK(gz != NULL && inflates_to(gz, n, "{}", one) == 0);
     free(gz);
     gzip_chunks_free(c);
@@ -88,9 +88,57 @@ static void gzip_chunked_rejects_bad_cuts_by_compressing_whole(void)
     size_t cuts[2] = {5, 10}; /* does not end at the length */
     gzip_chunks *c = gzip_chunks_new();
     size_t n = 0;
-    char *gz = gzip_chunked(c, text, strlen(text), cuts, 2, &n);
+    char *gz = gzip_chunked(c, text, strlen(text), cuts, NULL, 2, &n);
     CHECK(gz != NULL && inflates_to(gz, n, text, strlen(text)) == 0);
     free(gz);
+    gzip_chunks_free(c);
+}
+
+/* A page-like body: stable texts with a count after each, the counts
+ * marked stored. cuts/stored get 2 chunks per item + the tail. */
+static size_t fake_page(char *buf, size_t cap, size_t *cuts, unsigned char *stored, const int *count)
+{
+    size_t n = 0;
+    int k = 0;
+    for (int i = 0; i < 10; i++) {
+        n += (size_t)snprintf(buf + n, cap - n, "%s{\"id\":\"evt_%02d\",\"title\":\"Bench Event %d\",\"available\":",
+                              i ? "" : "{\"items\":[", i, i + 1);
+        cuts[k] = n, stored[k++] = 0;
+        n += (size_t)snprintf(buf + n, cap - n, "%d}%s", count[i], i < 9 ? "," : "");
+        cuts[k] = n, stored[k++] = 1;
+    }
+    n += (size_t)snprintf(buf + n, cap - n, "]}");
+    cuts[k] = n, stored[k++] = 0;
+    return n;
+}
+
+static void gzip_chunked_stores_the_stored_chunks(void)
+{
+    static char buf[8192];
+    size_t cuts[21];
+    unsigned char stored[21];
+    int count[10];
+    for (int i = 0; i < 10; i++)
+        count[i] = 10000;
+    gzip_chunks *c = gzip_chunks_new();
+    for (int round = 0; round < 100; round++) {
+        /* counts go down, some losing a digit: what follows them moves */
+        count[round % 10] -= 1 + (round * 37) % 500;
+        if (count[round % 10] < 0)
+            count[round % 10] = round % 3;
+        size_t len = fake_page(buf, sizeof(buf), cuts, stored, count);
+        size_t n = 0;
+        char *gz = gzip_chunked(c, buf, len, cuts, stored, 21, &n);
+        CHECK(gz != NULL);
+        if (gz == NULL)
+            continue;
+        CHECK_INT(inflates_to(gz, n, buf, len), 0);
+        /* a stored chunk's bytes are in the member as they are */
+        char want[32];
+        int w = snprintf(want, sizeof(want), "%d}", count[round % 10]);
+        CHECK(memmem(gz, n, want, (size_t)w) != NULL);
+        free(gz);
+    }
     gzip_chunks_free(c);
 }
 
@@ -99,5 +147,6 @@ void gzip_tests(void)
     RUN(gzip_one_shot_round_trips);
     RUN(gzip_chunked_matches_input_at_every_change);
     RUN(gzip_chunked_rejects_bad_cuts_by_compressing_whole);
+    RUN(gzip_chunked_stores_the_stored_chunks);
     gzip_thread_done();
 }
