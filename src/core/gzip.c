@@ -105,15 +105,26 @@ char *gzip_into(const char *data, size_t len, size_t *out_len, gzip_alloc_fn all
     return rc == Z_STREAM_END ? out : NULL;
 }
 
+/* Running out of memory aborts, as everywhere else in tixin. */
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static char *dup_bytes(const char *p, size_t n)
+{
+    return memcpy(xmalloc(n), p, n);
+}
+
 /* Remembers what it allocated, so that gzip_malloc() can free it when
  * deflate fails after the allocation. */
 static void *malloc_kept(void *ctx, size_t n)
 {
     char **kept = ctx;
-    *kept = malloc(n);
-    if (*kept == NULL)
-        abort();
-    return *kept;
+    return *kept = xmalloc(n);
 }
 
 char *gzip_malloc(const char *data, size_t len, size_t *out_len)
@@ -182,19 +193,6 @@ void gzip_chunks_free(gzip_chunks *c)
     chunks_clear(c);
     pthread_mutex_destroy(&c->lock);
     free(c);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static char *dup_bytes(const char *p, size_t n)
-{
-    return memcpy(xmalloc(n), p, n);
 }
 
 /* Replaces chunk k with its new run (taken over) and a copy of its bytes. */
@@ -284,9 +282,7 @@ static char *chunks_member(const gzip_chunks *c, size_t len, long zlen, size_t *
     static const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
     static const unsigned char final_block[2] = {0x03, 0x00};
     size_t n = sizeof(header) + (size_t)zlen + sizeof(final_block) + 8;
-    unsigned char *out = malloc(n), *p = out;
-    if (out == NULL)
-        abort();
+    unsigned char *out = xmalloc(n), *p = out;
     memcpy(p, header, sizeof(header));
     p += sizeof(header);
     uLong crc = crc32(0L, Z_NULL, 0);

@@ -138,20 +138,20 @@ static int listen_socket(const struct sockaddr *addr, socklen_t len, int reusepo
 }
 
 /* n sockets listening on the address, in one SO_REUSEPORT group, after a
- * probe that fails if anything listens there already (and that picks the
- * port for all when the address says port 0). 0, or -1 with none open. */
-static int open_group(const struct sockaddr *addr, socklen_t len, int *fds, int n)
+ * probe that fails if anything listens there already and that picks the
+ * port for all when the address says port 0 (*bound: the address as
+ * bound). 0, or -1 with none open. */
+static int open_group(const struct sockaddr *addr, socklen_t len, int *fds, int n, struct sockaddr_storage *bound)
 {
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof(bound);
+    socklen_t blen = sizeof(*bound);
     int probe = listen_socket(addr, len, 0);
-    if (probe == -1 || getsockname(probe, (struct sockaddr *)&bound, &blen) != 0) {
+    if (probe == -1 || getsockname(probe, (struct sockaddr *)bound, &blen) != 0) {
         close_keeping_errno(probe);
         return -1;
     }
     close(probe);
     for (int i = 0; i < n; i++) {
-        fds[i] = listen_socket((struct sockaddr *)&bound, blen, 1);
+        fds[i] = listen_socket((struct sockaddr *)bound, blen, 1);
         if (fds[i] == -1) {
             while (i-- > 0)
                 close_keeping_errno(fds[i]);
@@ -161,8 +161,22 @@ static int open_group(const struct sockaddr *addr, socklen_t len, int *fds, int 
     return 0;
 }
 
-/* "host:port" or "[v6]:port" or ":port": n listening fds into fds; 0 or -1. */
-static int open_listeners(const char *listen_addr, int *fds, int n)
+/* "host:port" of a bound address (numeric). */
+static void format_address(const struct sockaddr_storage *a, char *out, size_t len)
+{
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    socklen_t alen = a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (getnameinfo((const struct sockaddr *)a, alen, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        snprintf(out, len, "?");
+    else
+        snprintf(out, len, a->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+/* "host:port" or "[v6]:port" or ":port": n listening fds into fds and the
+ * address as bound ("host:port", the port picked for port 0) into bound;
+ * 0 or -1. */
+static int open_listeners(const char *listen_addr, int *fds, int n, char *bound, size_t bound_len)
 {
     char host[256];
     const char *colon = strrchr(listen_addr, ':');
@@ -182,9 +196,12 @@ static int open_listeners(const char *listen_addr, int *fds, int n)
         log_msg(LOG_ERROR, "cannot resolve %s: %s", listen_addr, gai_strerror(rc));
         return -1;
     }
-    rc = open_group(res->ai_addr, res->ai_addrlen, fds, n);
+    struct sockaddr_storage a;
+    rc = open_group(res->ai_addr, res->ai_addrlen, fds, n, &a);
     if (rc != 0)
         log_msg(LOG_ERROR, "cannot listen on %s: %s", listen_addr, strerror(errno));
+    else
+        format_address(&a, bound, bound_len);
     freeaddrinfo(res);
     return rc;
 }
@@ -382,22 +399,6 @@ static int wait_for_stop_signal(const sigset_t *set)
     return sig;
 }
 
-/* "host:port" of a listening socket as bound: the port picked when the
- * address said port 0. Falls back to the configured address. */
-static void bound_address(int fd, const char *configured, char *out, size_t len)
-{
-    struct sockaddr_storage a;
-    socklen_t alen = sizeof(a);
-    char host[NI_MAXHOST], port[NI_MAXSERV];
-    if (getsockname(fd, (struct sockaddr *)&a, &alen) != 0 ||
-        getnameinfo((struct sockaddr *)&a, alen, host, sizeof(host), port, sizeof(port),
-                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-        snprintf(out, len, "%s", configured);
-        return;
-    }
-    snprintf(out, len, a.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
-}
-
 static void log_listening(const char *addr)
 {
     char ts[40], line[512];
@@ -460,15 +461,14 @@ int server_run(const config_t *cfg)
     nworkers = cfg->threads > 0 ? cfg->threads : 1;
     workers = calloc((size_t)nworkers, sizeof(*workers));
     int *fds = calloc((size_t)nworkers, sizeof(*fds));
-    if (workers == NULL || fds == NULL || open_listeners(cfg->listen, fds, nworkers) != 0) {
+    char addr[NI_MAXHOST + NI_MAXSERV + 4];
+    if (workers == NULL || fds == NULL || open_listeners(cfg->listen, fds, nworkers, addr, sizeof(addr)) != 0) {
         free(fds);
         free(workers);
         workers = NULL;
         nworkers = 0;
         return -1;
     }
-    char addr[NI_MAXHOST + NI_MAXSERV + 4];
-    bound_address(fds[0], cfg->listen, addr, sizeof(addr));
     int nfds = nworkers, rc = start_workers(cfg, fds);
     for (int i = 0; i < nfds; i++) /* those of workers that did not start */
         if (fds[i] != -1)
