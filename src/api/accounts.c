@@ -136,6 +136,20 @@ static void session_created(h2o_req_t *req, store_job *j)
     http_send_json(req, 201, json_pack("{s:s, s:O}", "token", ctx->token, "user", user));
 }
 
+/* 1 after answering 429 when email is over its failure budget. */
+static int throttled(h2o_req_t *req, const char *email)
+{
+    int wait = login_limit_check(email, now_ms());
+    if (!wait)
+        return 0;
+    char secs[16];
+    snprintf(secs, sizeof(secs), "%d", wait);
+    http_add_header(req, "retry-after", secs);
+    http_send_error(req, E_RATE_LIMITED, json_pack("{si}", "retry_after", wait),
+                    "Too many failed sign-ins for this email; retry later.");
+    return 1;
+}
+
 static void verified(h2o_req_t *req, pool_task_t *pt)
 {
     verify_task *t = (verify_task *)pt;
@@ -145,6 +159,14 @@ static void verified(h2o_req_t *req, pool_task_t *pt)
         http_send_error(req, E_INVALID_CREDENTIALS, NULL, NULL);
         return;
     }
+    /* The budget is judged again now that the hash is checked (tens of
+     * ms): failures may have come in meanwhile, on this instance or from
+     * another one through Redis, which the check before never waits for.
+     * Without this, a right password that passed the first check would
+     * sign in, and clear the count everywhere, while the email is over
+     * its budget. */
+    if (throttled(req, ctx->email))
+        return;
     login_limit_clear(ctx->email);
     char token_hash[65];
     token_new(ctx->token, sizeof(ctx->token));
@@ -180,20 +202,6 @@ static void user_found(h2o_req_t *req, store_job *j)
 static void signin_wipe(void *p)
 {
     sodium_memzero(p, sizeof(signin_ctx));
-}
-
-/* 1 after answering 429 when email is over its failure budget. */
-static int throttled(h2o_req_t *req, const char *email)
-{
-    int wait = login_limit_check(email, now_ms());
-    if (!wait)
-        return 0;
-    char secs[16];
-    snprintf(secs, sizeof(secs), "%d", wait);
-    http_add_header(req, "retry-after", secs);
-    http_send_error(req, E_RATE_LIMITED, json_pack("{si}", "retry_after", wait),
-                    "Too many failed sign-ins for this email; retry later.");
-    return 1;
 }
 
 static int sign_in(h2o_req_t *req, const route_params *p)
